@@ -1,0 +1,238 @@
+"""Every error rerankit raises, in one tree.
+
+```
+RerankitError
+├── ConfigurationError                 the setup is wrong: fix code or environment
+│   ├── UnknownProviderError           no provider under that prefix (lists installed ones)
+│   ├── DuplicateProviderError         two plugins claim one prefix (names both)
+│   ├── MissingApiKeyError             no key: names the env var to set
+│   └── PluginLoadError                a plugin failed to import or register
+├── InvalidRequestError (ValueError)   the call's input is wrong: nothing was sent
+│   ├── InvalidModelError              malformed model string or unsafe model path
+│   └── InvalidParameterError          unknown or ill-typed parameter (names it, lists allowed)
+└── ProviderError                      the upstream call failed (provider, model, status, body)
+    ├── APIStatusError                 upstream answered with an error status
+    │   ├── BadRequestError            400, 422
+    │   ├── AuthenticationError        401
+    │   ├── PermissionDeniedError      403
+    │   ├── NotFoundError              404
+    │   ├── RequestTooLargeError       413
+    │   ├── RateLimitError             429 (carries retry_after)
+    │   └── ServerError                5xx
+    ├── ProviderTimeoutError           no answer within the timeout
+    ├── ProviderConnectionError        could not connect, or the connection broke
+    └── InvalidResponseError           an answer we cannot turn into a correct ranking
+```
+
+Messages say what to do. API keys never appear in messages or reprs: errors carry the
+provider, the model, the status code and a trimmed body, never request headers.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "RerankitError",
+    "ConfigurationError",
+    "UnknownProviderError",
+    "DuplicateProviderError",
+    "MissingApiKeyError",
+    "PluginLoadError",
+    "InvalidRequestError",
+    "InvalidModelError",
+    "InvalidParameterError",
+    "ProviderError",
+    "APIStatusError",
+    "BadRequestError",
+    "AuthenticationError",
+    "PermissionDeniedError",
+    "NotFoundError",
+    "RequestTooLargeError",
+    "RateLimitError",
+    "ServerError",
+    "ProviderTimeoutError",
+    "ProviderConnectionError",
+    "InvalidResponseError",
+    "status_error",
+]
+
+#: How much of an upstream body an error keeps; enough to read the upstream's message.
+BODY_LIMIT = 500
+
+
+class RerankitError(Exception):
+    """Base class of every error rerankit raises."""
+
+
+class ConfigurationError(RerankitError):
+    """The installation, the environment or the client setup is wrong."""
+
+
+class UnknownProviderError(ConfigurationError):
+    """No provider is registered under the model's prefix."""
+
+    def __init__(self, prefix: str, installed: list[str], suggestion: str | None = None) -> None:
+        self.prefix = prefix
+        self.installed = installed
+        self.suggestion = suggestion
+        hint = f" Did you mean {suggestion!r}?" if suggestion else ""
+        listed = ", ".join(installed) if installed else "none"
+        super().__init__(
+            f"No rerank provider is registered under the prefix {prefix!r}.{hint} "
+            f"Installed prefixes: {listed}. Install the provider's plugin "
+            f"(e.g. pip install rerankit-<provider>) or check RERANKIT_LOAD_PLUGINS."
+        )
+
+
+class DuplicateProviderError(ConfigurationError):
+    """Two plugins register a provider under the same prefix."""
+
+    def __init__(self, prefix: str, first: str, second: str) -> None:
+        self.prefix = prefix
+        self.plugins = (first, second)
+        super().__init__(
+            f"Both plugin {first!r} and plugin {second!r} register the provider prefix "
+            f"{prefix!r}. Uninstall one, or restrict loading with RERANKIT_LOAD_PLUGINS."
+        )
+
+
+class MissingApiKeyError(ConfigurationError):
+    """The provider needs an API key and none was given."""
+
+    def __init__(self, provider: str, env_var: str | None, detail: str = "") -> None:
+        self.provider = provider
+        self.env_var = env_var
+        where = f"set {env_var} or pass api_key=" if env_var else "pass api_key="
+        super().__init__(f"Provider {provider!r} needs an API key: {where}.{detail}")
+
+
+class PluginLoadError(ConfigurationError):
+    """A plugin could not be imported or failed while registering."""
+
+
+class InvalidRequestError(RerankitError, ValueError):
+    """The call's input is wrong; nothing was sent upstream."""
+
+
+class InvalidModelError(InvalidRequestError):
+    """The model string is malformed, or its model path is unsafe for a URL."""
+
+
+class InvalidParameterError(InvalidRequestError):
+    """A parameter is unknown, ill-typed or out of range."""
+
+    def __init__(self, message: str, *, parameter: str | None = None) -> None:
+        self.parameter = parameter
+        super().__init__(message)
+
+
+class ProviderError(RerankitError):
+    """An upstream call failed. Carries the provider, the model and what came back."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str | None = None,
+        model: str | None = None,
+        status_code: int | None = None,
+        body: str | None = None,
+    ) -> None:
+        self.provider = provider
+        self.model = model
+        self.status_code = status_code
+        self.body = _trim(body) if body is not None else None
+        super().__init__(message)
+
+
+class APIStatusError(ProviderError):
+    """The upstream answered with an error status."""
+
+
+class BadRequestError(APIStatusError):
+    """400 or 422: the upstream rejected the request as invalid."""
+
+
+class AuthenticationError(APIStatusError):
+    """401: the key is missing, wrong or expired."""
+
+
+class PermissionDeniedError(APIStatusError):
+    """403: the key may not use this model or endpoint."""
+
+
+class NotFoundError(APIStatusError):
+    """404: the model or endpoint does not exist at this base URL."""
+
+
+class RequestTooLargeError(APIStatusError):
+    """413: the request is too large for the upstream (too many or too long documents)."""
+
+
+class RateLimitError(APIStatusError):
+    """429: too many requests. `retry_after` is the upstream's wait in seconds, if it said."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: object) -> None:
+        self.retry_after = retry_after
+        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+
+
+class ServerError(APIStatusError):
+    """5xx: the upstream failed."""
+
+
+class ProviderTimeoutError(ProviderError):
+    """No complete answer within the timeout."""
+
+
+class ProviderConnectionError(ProviderError):
+    """Could not connect to the upstream, or the connection broke mid-answer."""
+
+
+class InvalidResponseError(ProviderError):
+    """The upstream's answer cannot be turned into a correct ranking."""
+
+
+_STATUS_CLASSES: dict[int, type[APIStatusError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    413: RequestTooLargeError,
+    422: BadRequestError,
+    429: RateLimitError,
+}
+
+_STATUS_ADVICE: dict[type[APIStatusError], str] = {
+    AuthenticationError: " Check the API key.",
+    PermissionDeniedError: " The key may not use this model.",
+    NotFoundError: " Check the model name and the base URL.",
+    RateLimitError: " Slow down or retry later.",
+}
+
+
+def status_error(
+    status_code: int,
+    *,
+    provider: str,
+    model: str,
+    body: str,
+    upstream_message: str | None = None,
+    retry_after: float | None = None,
+) -> APIStatusError:
+    """Build the typed error for an upstream error status."""
+    cls = _STATUS_CLASSES.get(status_code)
+    if cls is None:
+        cls = ServerError if status_code >= 500 else APIStatusError
+    detail = f": {_trim(upstream_message)}" if upstream_message else ""
+    message = (
+        f"{provider} answered HTTP {status_code} for model {model!r}{detail}."
+        f"{_STATUS_ADVICE.get(cls, '')}"
+    )
+    kwargs = {"provider": provider, "model": model, "status_code": status_code, "body": body}
+    if cls is RateLimitError:
+        return RateLimitError(message, retry_after=retry_after, **kwargs)
+    return cls(message, **kwargs)  # type: ignore[arg-type]
+
+
+def _trim(text: str, limit: int = BODY_LIMIT) -> str:
+    return text if len(text) <= limit else text[:limit] + f"... ({len(text) - limit} more chars)"

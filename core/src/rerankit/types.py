@@ -1,0 +1,88 @@
+"""The unified request and response types (pydantic v2).
+
+The JSON form of a `RerankResponse` is Cohere's rerank shape:
+
+```json
+{"id": "...", "model": "nvidia_nim/nvidia/llama-3_2-nv-rerankqa-1b-v2",
+ "results": [{"index": 2, "relevance_score": 6.828125, "document": {"text": "..."}}],
+ "meta": {"provider": "nvidia_nim", "score_kind": "logit"}}
+```
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from .provider import ScoreKind
+from .validation import DocumentInput, check_documents, check_query, check_top_n
+
+__all__ = ["Document", "RerankResult", "RerankMeta", "RerankResponse", "RerankRequest"]
+
+
+class Document(BaseModel):
+    """A ranked document. Fields of a document given as an object are kept beside `text`."""
+
+    model_config = ConfigDict(extra="allow")
+
+    text: str
+
+
+class RerankResult(BaseModel):
+    """One document's place: its index in the request, its score, and (optionally) itself."""
+
+    index: int
+    relevance_score: float
+    document: Document | None = None
+
+
+class RerankMeta(BaseModel):
+    """About the call: which provider answered, what its scores mean, usage it reported."""
+
+    model_config = ConfigDict(extra="allow")
+
+    provider: str
+    score_kind: ScoreKind = "unknown"
+    usage: dict[str, Any] | None = None
+
+
+class RerankResponse(BaseModel):
+    """The ranked documents, best first."""
+
+    id: str | None = None
+    model: str | None = None
+    results: list[RerankResult]
+    meta: RerankMeta | None = None
+
+
+class RerankRequest(BaseModel):
+    """A rerank call as data (the proxy's request body, a queued job, ...).
+
+    `params` holds provider-specific parameters such as NIM's `truncate`.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: str
+    query: str
+    documents: list[DocumentInput]
+    top_n: int | None = Field(default=None, strict=True)
+    return_documents: bool = Field(default=True, strict=True)
+    params: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("query")
+    @classmethod
+    def _query(cls, value: str) -> str:
+        return check_query(value)
+
+    @field_validator("documents")
+    @classmethod
+    def _documents(cls, value: list[DocumentInput]) -> list[DocumentInput]:
+        check_documents(value)
+        return value
+
+    @field_validator("top_n")
+    @classmethod
+    def _top_n(cls, value: int | None) -> int | None:
+        return check_top_n(value)

@@ -1,0 +1,62 @@
+"""The small HTTP types providers speak: a request to send and a response to parse.
+
+Providers build an `HttpRequest` and parse an `HttpResponse` without doing I/O, so that
+one provider serves the sync and the async client alike, and third-party providers do not
+depend on the HTTP library or its version. The clients turn these into httpx calls.
+"""
+
+from __future__ import annotations
+
+import json as _json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["HttpRequest", "HttpResponse", "SENSITIVE_HEADERS", "redact_headers"]
+
+#: Header names whose values are secrets; they are masked in every repr.
+SENSITIVE_HEADERS = frozenset(
+    {"authorization", "api-key", "x-api-key", "proxy-authorization", "cookie"}
+)
+
+
+def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """A copy of `headers` with the values of secret-bearing headers masked."""
+    return {k: ("***" if k.lower() in SENSITIVE_HEADERS else v) for k, v in headers.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class HttpRequest:
+    """What a provider wants sent: method, absolute URL, headers and a JSON body."""
+
+    method: str
+    url: str
+    headers: Mapping[str, str] = field(default_factory=dict)
+    json: Any = None
+
+    def __repr__(self) -> str:
+        return (
+            f"HttpRequest(method={self.method!r}, url={self.url!r}, "
+            f"headers={redact_headers(self.headers)!r})"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class HttpResponse:
+    """What came back: status, headers (names lower-cased) and the raw body."""
+
+    status_code: int
+    headers: Mapping[str, str]
+    content: bytes
+
+    @property
+    def text(self) -> str:
+        """The body decoded as UTF-8 (undecodable bytes replaced)."""
+        return self.content.decode("utf-8", errors="replace")
+
+    def json(self) -> Any:
+        """The body parsed as JSON; raises `ValueError` when it is not JSON."""
+        return _json.loads(self.content)
+
+    def __repr__(self) -> str:
+        return f"HttpResponse(status_code={self.status_code}, bytes={len(self.content)})"

@@ -109,7 +109,9 @@ def finish(prepared: Prepared, ranking: Ranking) -> RerankResponse:
         model=request.full_model,
         results=results,
         meta=RerankMeta.model_construct(
-            provider=request.prefix, score_kind=prepared.provider.score_kind, usage=ranking.usage
+            provider=request.prefix,
+            score_kind=prepared.provider.score_kind_for(request),
+            usage=ranking.usage,
         ),
     )
 

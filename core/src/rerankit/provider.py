@@ -138,6 +138,14 @@ class Provider:
     #: Provider-specific parameters accepted besides the unified ones.
     params: ClassVar[Mapping[str, Param]] = {}
 
+    def score_kind_for(self, request: ProviderRequest) -> ScoreKind:
+        """What the scores of this call mean; `score_kind` unless a parameter changes it.
+
+        Override when a request parameter switches the scale (e.g. TEI's `raw_scores`
+        turns probabilities into logits).
+        """
+        return self.score_kind
+
     def env_vars(self) -> tuple[str, ...]:
         """Every environment variable this provider reads."""
         key = (self.api_key_env,) if self.api_key_env else ()

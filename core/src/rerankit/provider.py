@@ -190,9 +190,13 @@ class LocalProvider(Provider):
 
 
 def _find_message(body: Any) -> str | None:
-    """The human message in the common error shapes: detail, message, error{message}."""
+    """The human message in the common error shapes: detail, message, error{message}.
+
+    `msg` covers FastAPI's validation errors (`{"detail": [{"loc", "msg", "type"}]}`),
+    which self-hosted servers such as Infinity answer with.
+    """
     if isinstance(body, dict):
-        for key in ("message", "detail", "error", "title"):
+        for key in ("message", "detail", "error", "title", "msg"):
             value = body.get(key)
             if isinstance(value, str):
                 return value

@@ -159,7 +159,7 @@ def test_ill_typed_params_fail_before_sending(params, name):
     registry = ProviderRegistry()
     registry.register("cohere", PROVIDER)
     sent: list[httpx.Request] = []
-    with rerankit.Client(transport=httpx.MockTransport(sent.append), registry=registry) as c:
-        with pytest.raises(InvalidParameterError, match=name):
-            c.rerank("cohere/rerank-v3.5", "q", ["d"], api_key="k", **params)
+    client = rerankit.Client(transport=httpx.MockTransport(sent.append), registry=registry)
+    with client, pytest.raises(InvalidParameterError, match=name):
+        client.rerank("cohere/rerank-v3.5", "q", ["d"], api_key="k", **params)
     assert sent == []

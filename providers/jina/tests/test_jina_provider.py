@@ -120,7 +120,7 @@ def test_no_extra_parameters_are_accepted():
     registry = ProviderRegistry()
     registry.register("jina_ai", PROVIDER)
     sent: list[httpx.Request] = []
-    with rerankit.Client(transport=httpx.MockTransport(sent.append), registry=registry) as c:
-        with pytest.raises(InvalidParameterError, match="truncation"):
-            c.rerank("jina_ai/m", "q", ["d"], api_key="k", truncation=True)
+    client = rerankit.Client(transport=httpx.MockTransport(sent.append), registry=registry)
+    with client, pytest.raises(InvalidParameterError, match="truncation"):
+        client.rerank("jina_ai/m", "q", ["d"], api_key="k", truncation=True)
     assert sent == []

@@ -12,6 +12,7 @@ import rerankit
 from rerankit import HttpResponse, Param, ProviderRequest
 from rerankit.declarative import CohereStyleProvider, RerankWire, join_endpoint
 from rerankit.errors import (
+    BadRequestError,
     ConfigurationError,
     InvalidParameterError,
     InvalidResponseError,
@@ -332,3 +333,20 @@ def test_html_error_page_maps_to_server_error():
     assert info.value.status_code == 502
     assert "sk-secret" not in str(info.value)
     assert "Bad Gateway" in info.value.body
+
+
+def test_partial_answer_shorter_than_top_n_is_invalid():
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"results": [{"index": 1, "relevance_score": 0.5}]})
+
+    with client_for(handler) as client, pytest.raises(InvalidResponseError, match="lost"):
+        client.rerank("hosted/m-1", "q", ["a", "b", "c"], top_n=2, api_key="k")
+
+
+def test_fastapi_validation_message_is_surfaced():
+    def handler(request: httpx.Request) -> httpx.Response:
+        detail = [{"loc": ["body", "query"], "msg": "String should have at least 1 character"}]
+        return httpx.Response(422, json={"detail": detail})
+
+    with client_for(handler) as client, pytest.raises(BadRequestError, match="at least 1"):
+        client.rerank("hosted/m-1", "q", ["a", "b"], api_key="k")

@@ -115,3 +115,8 @@ def test_out_of_range_index_is_invalid_response(server, client):
     server.handler = lambda seen: Reply(200, {"results": [{"index": 9, "relevance_score": 0.5}]})
     with pytest.raises(InvalidResponseError, match="index 9"):
         client.rerank(MODEL, QUERY, DOCS, top_n=1, api_base=server.url, api_key=KEY)
+
+
+def test_missing_key_for_the_hosted_api_names_the_env_var(client):
+    with pytest.raises(rerankit.MissingApiKeyError, match="JINA_API_KEY"):
+        client.rerank(MODEL, QUERY, DOCS)

@@ -10,6 +10,7 @@ import pytest
 import rerankit
 from rerankit import HttpResponse, ProviderRequest
 from rerankit.errors import (
+    ConfigurationError,
     InvalidModelError,
     InvalidParameterError,
     InvalidResponseError,
@@ -90,9 +91,29 @@ def test_version_without_model_is_invalid(model):
         PROVIDER.build_request(request(model))
 
 
-def test_base_is_the_server_root():
-    built = PROVIDER.build_request(request("v1/m", api_base="https://cohere.proxy/"))
-    assert built.url == "https://cohere.proxy/v1/rerank"
+@pytest.mark.parametrize(
+    "base",
+    [
+        "https://cohere.proxy/team",
+        "https://cohere.proxy/team/",
+        "https://cohere.proxy/team/v1",
+        "https://cohere.proxy/team/v2/",
+        "https://cohere.proxy/team/v1/rerank",
+        "https://cohere.proxy/team/rerank",
+    ],
+)
+def test_model_string_not_base_chooses_the_version(base):
+    assert PROVIDER.build_request(request("v1/m", api_base=base)).url == (
+        "https://cohere.proxy/team/v1/rerank"
+    )
+    assert PROVIDER.build_request(request("m", api_base=base)).url == (
+        "https://cohere.proxy/team/v2/rerank"
+    )
+
+
+def test_non_http_base_is_still_rejected():
+    with pytest.raises(ConfigurationError, match="not an http"):
+        PROVIDER.build_request(request(api_base="api.cohere.com/v1"))
 
 
 def test_key_required_for_cohere_api():

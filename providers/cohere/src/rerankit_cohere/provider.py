@@ -9,13 +9,17 @@
 
 Cohere model names contain no `/`, so a leading `v1/` or `v2/` is always a version.
 The base (`api_base`, `COHERE_API_BASE`, `CO_API_URL`, else `https://api.cohere.com`)
-is the server root; the version path is appended.
+is the server root; the version path is appended. A base that ends in a version or a
+rerank endpoint (`.../v1`, `.../v2/rerank`) is cut back to its root first: the model
+string, not the base, chooses the version.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from typing import ClassVar
+from urllib.parse import urlsplit, urlunsplit
 
 from rerankit import Param, ProviderRequest
 from rerankit.declarative import CohereStyleProvider, RerankWire
@@ -53,6 +57,8 @@ V1 = replace(
 )
 
 _VERSIONS = {"v1/": V1, "v2/": V2}
+#: A base path's trailing version and endpoint, e.g. `/v1`, `/v2/rerank`, `/rerank`.
+_VERSION_TAIL = re.compile(r"(/v[12])?(/rerank)?/*$")
 
 
 class CohereProvider(CohereStyleProvider):
@@ -64,6 +70,14 @@ class CohereProvider(CohereStyleProvider):
     def wire_for(self, request: ProviderRequest) -> RerankWire:
         """v1 for `v1/<model>`, else v2."""
         return V1 if request.model.startswith("v1/") else V2
+
+    def endpoint(self, request: ProviderRequest, wire: RerankWire) -> str:
+        """The version path under the base's root (a version in the base is dropped)."""
+        if request.api_base:
+            parts = urlsplit(request.api_base.strip())
+            root = _VERSION_TAIL.sub("", parts.path)
+            request = replace(request, api_base=urlunsplit(parts._replace(path=root)))
+        return super().endpoint(request, wire)
 
     def model_name(self, request: ProviderRequest) -> str:
         """The model without its version selector."""

@@ -97,6 +97,14 @@ def test_inconsistent_wire_is_rejected_at_definition():
         RerankWire(name="x", path="/r", key_required=True)
 
 
+def test_provider_without_a_wire_says_what_to_set():
+    class Forgot(CohereStyleProvider):
+        pass
+
+    with pytest.raises(TypeError, match="wire = RerankWire"):
+        Forgot()
+
+
 # -- URLs ------------------------------------------------------------------------------------
 
 

@@ -152,6 +152,12 @@ class CohereStyleProvider(HttpProvider):
         if "params" not in own:
             cls.params = dict(wire.params)
 
+    def __init__(self) -> None:
+        if not isinstance(getattr(type(self), "wire", None), RerankWire):
+            raise TypeError(
+                f"{type(self).__name__} must set the class attribute wire = RerankWire(...)"
+            )
+
     # -- the steps, each overridable ------------------------------------------------------
 
     def wire_for(self, request: ProviderRequest) -> RerankWire:

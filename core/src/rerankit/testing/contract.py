@@ -222,7 +222,8 @@ class ProviderContract:
     def test_description_is_sane(self) -> None:
         """Name, score kind, environment variables and parameters are well formed."""
         provider = self.provider
-        assert isinstance(provider.name, str) and provider.name.strip(), "Set `name`."
+        assert isinstance(provider.name, str), "Set `name` to a readable string."
+        assert provider.name.strip(), "Set `name` to a readable string."
         assert provider.score_kind in _SCORE_KINDS, f"score_kind must be one of {_SCORE_KINDS}."
         for env in provider.env_vars():
             assert _ENV_NAME.fullmatch(env), f"{env!r} is not an environment variable name."
@@ -230,9 +231,8 @@ class ProviderContract:
         reserved = {"top_n", "return_documents", "api_key", "api_base", "model", "query"}
         for name, spec in provider.params.items():
             assert isinstance(spec, Param), f"params[{name!r}] must be a rerankit.Param."
-            assert name.isidentifier() and name not in reserved, (
-                f"Parameter name {name!r} must be an identifier other than {sorted(reserved)}."
-            )
+            assert name.isidentifier(), f"Parameter name {name!r} must be an identifier."
+            assert name not in reserved, f"Parameter {name!r} shadows a unified parameter."
 
     def test_max_documents_per_request_is_sane(self) -> None:
         """The per-request limit is None (none documented) or a whole number >= 1."""
@@ -307,12 +307,15 @@ class ProviderContract:
         self._http_only()
         for base in (self.api_base, None):
             self.upstream.clear()
+            refused: ConfigurationError | None = None
             try:
                 self.rerank(2, api_key=None, api_base=base)
             except ConfigurationError as exc:
+                refused = exc
+            if refused is not None:
                 wanted = self.provider.env_vars()
-                assert not wanted or any(env in str(exc) for env in wanted), (
-                    f"The error should name the variable to set ({', '.join(wanted)}): {exc}"
+                assert not wanted or any(env in str(refused) for env in wanted), (
+                    f"The error should name the variable to set ({', '.join(wanted)}): {refused}"
                 )
                 continue
             [sent] = self._sent(1)
@@ -362,7 +365,9 @@ class ProviderContract:
             body = self.answer(self._scores(docs), request)
             if isinstance(body, list):
                 return CannedResponse.from_json({"results": body})
-            lists = [v for v in body.values() if isinstance(v, list)] if isinstance(body, dict) else []
+            lists = (
+                [v for v in body.values() if isinstance(v, list)] if isinstance(body, dict) else []
+            )
             return CannedResponse.from_json(lists[0] if lists else [body])
 
         self.upstream.serve(swapped)
@@ -451,9 +456,8 @@ class ProviderContract:
             assert result.document is not None
             assert result.document.text == texts[result.index]
         [with_fields] = [r for r in response.results if r.index == 1]
-        assert with_fields.document is not None and with_fields.document.model_extra == {
-            "id": "doc-1"
-        }
+        assert with_fields.document is not None
+        assert with_fields.document.model_extra == {"id": "doc-1"}
 
     def test_return_documents_false_omits_documents(self) -> None:
         """`return_documents=False` gives indices and scores only."""
@@ -469,7 +473,10 @@ class ProviderContract:
         async def call() -> RerankResponse:
             async with self._async_client() as client:
                 return await client.rerank(
-                    self._full_model, _shapes.QUERY, docs, api_key=self.api_key,
+                    self._full_model,
+                    _shapes.QUERY,
+                    docs,
+                    api_key=self.api_key,
                     api_base=self.api_base,
                 )
 
@@ -680,4 +687,3 @@ def _under(url: str, base: str) -> bool:
     return (got.scheme, got.netloc) == (want.scheme, want.netloc) and (
         got.path == path or got.path.startswith(path + "/")
     )
-

@@ -256,7 +256,7 @@ class ProviderContract:
     def test_request_carries_query_and_documents_in_order(self) -> None:
         """The query and every document, in the caller's order, once each."""
         self._http_only()
-        docs = _shapes.contract_documents(4)
+        docs = self._contract_documents(4)
         self.rerank(docs)
         [sent] = self._sent(1)
         assert _shapes.QUERY in list(_shapes.strings_in(sent.json)), "The query is not sent."
@@ -326,7 +326,7 @@ class ProviderContract:
 
     def test_parses_its_answer(self) -> None:
         """The upstream's scores come back on the right documents."""
-        docs = _shapes.contract_documents(5)
+        docs = self._contract_documents(5)
         response = self.rerank(docs)
         assert [r.index for r in response.results] == self._expected_order(docs)
         if isinstance(self.provider, HttpProvider):
@@ -336,7 +336,7 @@ class ProviderContract:
     def test_answer_in_any_order_is_sorted_best_first(self) -> None:
         """Results come back best first even when the upstream lists them by index."""
         self._http_only()
-        docs = _shapes.contract_documents(6)
+        docs = self._contract_documents(6)
         in_index_order = sorted(self._scores(docs), key=lambda pair: pair[0])
         self.upstream.serve(lambda request: self._render(in_index_order, request))
         response = self.rerank(docs)
@@ -346,7 +346,7 @@ class ProviderContract:
     def test_tolerated_answer_shapes_parse(self, shape: str) -> None:
         """Extra fields, no usage/meta, a null, string or object `document`: same ranking."""
         self._http_only()
-        docs = _shapes.contract_documents(3)
+        docs = self._contract_documents(3)
         mutate = _shapes.TOLERATED_SHAPES[shape]
         self.upstream.serve(
             lambda request: CannedResponse.from_json(
@@ -359,7 +359,7 @@ class ProviderContract:
     def test_bare_list_or_wrapped_answer_parses_or_fails_typed(self) -> None:
         """A bare list for an object (or the reverse): the right ranking or a typed error."""
         self._http_only()
-        docs = _shapes.contract_documents(3)
+        docs = self._contract_documents(3)
 
         def swapped(request: HttpRequest) -> CannedResponse:
             body = self.answer(self._scores(docs), request)
@@ -391,7 +391,7 @@ class ProviderContract:
     def test_bad_ranking_is_invalid_response_error(self, bad: str) -> None:
         """Out-of-range, repeated or missing indices, non-number scores: typed errors."""
         self._http_only()
-        docs = _shapes.contract_documents(3)
+        docs = self._contract_documents(3)
         broken = _shapes.BAD_RANKINGS[bad](list(self._scores(docs)), len(docs))
         self.upstream.serve(lambda request: self._render(broken, request))
         with pytest.raises(InvalidResponseError):
@@ -437,19 +437,19 @@ class ProviderContract:
 
     def test_top_n_keeps_the_best(self) -> None:
         """`top_n` returns the best `top_n`, best first."""
-        docs = _shapes.contract_documents(6)
+        docs = self._contract_documents(6)
         response = self.rerank(docs, top_n=2)
         assert [r.index for r in response.results] == self._expected_order(docs)[:2]
 
     def test_top_n_above_document_count_returns_all(self) -> None:
         """A `top_n` larger than the documents returns every document."""
-        docs = _shapes.contract_documents(3)
+        docs = self._contract_documents(3)
         response = self.rerank(docs, top_n=10)
         assert sorted(r.index for r in response.results) == [0, 1, 2]
 
     def test_documents_are_attached_with_their_fields(self) -> None:
         """Each result carries its own document, object fields kept."""
-        texts = _shapes.contract_documents(3)
+        texts = self._contract_documents(3)
         docs: list[DocumentInput] = [texts[0], {"text": texts[1], "id": "doc-1"}, texts[2]]
         response = self.rerank(docs)
         for result in response.results:
@@ -467,7 +467,7 @@ class ProviderContract:
 
     def test_async_client_gives_the_same_answer(self) -> None:
         """`AsyncClient` ranks exactly like `Client`."""
-        docs = _shapes.contract_documents(4)
+        docs = self._contract_documents(4)
         sync = self.rerank(docs)
 
         async def call() -> RerankResponse:
@@ -520,7 +520,7 @@ class ProviderContract:
             prefix=self.prefix,
             model=self.model,
             query=_shapes.QUERY,
-            documents=tuple(_shapes.contract_documents(2)),
+            documents=tuple(self._contract_documents(2)),
             api_key=self.api_key,
             api_base=self.api_base,
         )
@@ -564,8 +564,15 @@ class ProviderContract:
             found = self.__dict__["_position_map"] = {}
         return found
 
+    def _contract_documents(self, count: int) -> list[str]:
+        """`count` contract documents, fewer if the provider's limit is lower."""
+        limit = self.provider.max_documents_per_request
+        return _shapes.contract_documents(min(count, limit) if limit else count)
+
     def _documents(self, documents: Sequence[DocumentInput] | int) -> list[DocumentInput]:
-        docs = _shapes.contract_documents(documents) if isinstance(documents, int) else documents
+        if isinstance(documents, int):
+            documents = self._contract_documents(documents)
+        docs = documents
         for i, doc in enumerate(docs):
             text = doc if isinstance(doc, str) else doc.get("text")
             if isinstance(text, str):

@@ -66,3 +66,19 @@ def test_every_hook_is_documented_with_its_arguments(hook):
 
 def test_no_documented_hook_is_missing_from_the_spec():
     assert set(documented_hooks()) <= set(hookspecs_by_name())
+
+
+def test_every_contract_test_is_listed_in_the_tutorial():
+    from rerankit.testing import ProviderContract
+
+    tests = {name for name in dir(ProviderContract) if name.startswith("test_")}
+    listed = set(re.findall(r"^\| `(test_\w+)", TUTORIAL.read_text(), re.M))
+    assert listed == tests
+
+
+def test_testing_public_api_is_pinned():
+    import rerankit.testing
+
+    assert rerankit.testing.__all__ == ["ProviderContract", "FakeUpstream", "CannedResponse"]
+    for name in rerankit.testing.__all__:
+        assert getattr(rerankit.testing, name).__doc__

@@ -1,7 +1,8 @@
 """What a third party does: scaffold a plugin, install it beside rerankit, use it.
 
 One fresh virtual environment per test session (uv, offline from its cache when it can):
-rerankit from core/ and the scaffolded `rerankit-acme`. Its own tests pass there; a
+rerankit from core/, then `rerankit new-provider acme` run by the installed command, then
+the scaffolded `rerankit-acme` with its test extra. Its own tests pass there; a
 `rerankit.rerank("acme/...")` from that environment reaches a loopback server speaking
 the scaffold's wire format; `rerankit providers` lists it; a second plugin claiming
 `acme` makes every lookup a DuplicateProviderError naming both distributions.
@@ -22,8 +23,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from rerankit.scaffold import write_scaffold
 
 ROOT = Path(__file__).resolve().parents[2]
 KEY = "acme-e2e-secret-key"
@@ -73,14 +72,20 @@ def plugin_env(tmp_path_factory: pytest.TempPathFactory) -> PluginEnv:
     if uv is None:
         pytest.skip("uv is not on PATH (python3 -m pip install uv)")
     workdir = tmp_path_factory.mktemp("third_party")
-    plugin = write_scaffold("acme", workdir)
     venv = workdir / "venv"
     subprocess.run(
         [uv, "venv", "--quiet", "--python", sys.executable, str(venv)], check=True, timeout=120
     )
     python = venv / "bin" / "python"
-    uv_install(python, ROOT / "core", f"{plugin}[test]")
-    return PluginEnv(python=python, bin=venv / "bin", plugin=plugin, workdir=workdir)
+    uv_install(python, ROOT / "core")
+    env = PluginEnv(
+        python=python, bin=venv / "bin", plugin=workdir / "rerankit-acme", workdir=workdir
+    )
+    # The installed command scaffolds, as a third party would run it (templates in the wheel).
+    result = env.run(env.bin / "rerankit", "new-provider", "acme", "--output", workdir)
+    assert result.returncode == 0, result.stderr
+    uv_install(python, f"{env.plugin}[test]")
+    return env
 
 
 @dataclass
@@ -174,7 +179,9 @@ def test_providers_command_lists_the_plugin(plugin_env: PluginEnv) -> None:
 
 def test_a_second_plugin_claiming_the_prefix_is_a_clear_error(plugin_env: PluginEnv) -> None:
     # A different distribution (rerankit-acme-fork) whose hook also registers "acme".
-    fork = write_scaffold("acme_fork", plugin_env.workdir)
+    fork = plugin_env.workdir / "rerankit-acme-fork"
+    made = plugin_env.run(plugin_env.bin / "rerankit", "new-provider", "acme_fork")
+    assert made.returncode == 0, made.stderr
     init = fork / "src" / "rerankit_acme_fork" / "__init__.py"
     init.write_text(init.read_text().replace('register("acme_fork",', 'register("acme",'))
     uv_install(plugin_env.python, fork)

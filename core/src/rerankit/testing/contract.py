@@ -56,7 +56,7 @@ from ..provider import HttpProvider, LocalProvider, Param, Provider, ProviderReq
 from ..registry import PREFIX_PATTERN, ProviderRegistry
 from ..types import RerankResponse
 from ..validation import DocumentInput
-from ..wire import HttpRequest
+from ..wire import HttpRequest, HttpResponse
 from . import _shapes
 from .upstream import CannedResponse, FakeUpstream
 
@@ -382,10 +382,12 @@ class ProviderContract:
         """A 200 whose body is no ranking (HTML, empty, null, ...) is `InvalidResponseError`."""
         self._http_only()
         content, content_type = _shapes.GARBAGE_ANSWERS[garbage]
-        self.upstream.serve(CannedResponse(200, content, {"content-type": content_type}))
+        canned = CannedResponse(200, content, {"content-type": content_type})
+        self.upstream.serve(canned)
         with pytest.raises(InvalidResponseError) as info:
             self.rerank(3)
         assert info.value.provider == self.provider.name
+        self._parse_directly(canned, self._contract_documents(3))
 
     @pytest.mark.parametrize("bad", sorted(_shapes.BAD_RANKINGS))
     def test_bad_ranking_is_invalid_response_error(self, bad: str) -> None:
@@ -396,6 +398,7 @@ class ProviderContract:
         self.upstream.serve(lambda request: self._render(broken, request))
         with pytest.raises(InvalidResponseError):
             self.rerank(docs)
+        self._parse_directly(self._render(broken, self.upstream.requests[-1]), docs)
 
     # -- error mapping -------------------------------------------------------------------
 
@@ -516,14 +519,7 @@ class ProviderContract:
 
     def test_key_is_in_no_repr(self) -> None:
         """Neither the provider, the request it is given nor the request it builds shows it."""
-        request = ProviderRequest(
-            prefix=self.prefix,
-            model=self.model,
-            query=_shapes.QUERY,
-            documents=tuple(self._contract_documents(2)),
-            api_key=self.api_key,
-            api_base=self.api_base,
-        )
+        request = self._provider_request(self._contract_documents(2))
         shown = [repr(self.provider), repr(request), str(request)]
         if isinstance(self.provider, HttpProvider):
             built = self.provider.build_request(request)
@@ -618,6 +614,36 @@ class ProviderContract:
             return CannedResponse.from_text("<html>not json</html>", status=200)
         status = int(failure)
         return CannedResponse.from_json(self.error_body(status, "failed"), status=status)
+
+    def _provider_request(self, documents: Sequence[str]) -> ProviderRequest:
+        return ProviderRequest(
+            prefix=self.prefix,
+            model=self.model,
+            query=_shapes.QUERY,
+            documents=tuple(documents),
+            api_key=self.api_key,
+            api_base=self.api_base,
+        )
+
+    def _parse_directly(self, canned: CannedResponse, documents: Sequence[str]) -> None:
+        """`parse_response` itself returns a `Ranking` or raises a rerankit error.
+
+        Checked apart from the client, whose safety net may turn a provider's crash into
+        an `InvalidResponseError`: the provider should not need it.
+        """
+        assert isinstance(self.provider, HttpProvider)
+        headers = {k.lower(): v for k, v in canned.headers.items()}
+        response = HttpResponse(canned.status, headers, canned.content)
+        try:
+            self.provider.parse_response(response, self._provider_request(documents))
+        except RerankitError:
+            pass
+        except Exception as exc:
+            pytest.fail(
+                f"{type(self.provider).__name__}.parse_response crashed with "
+                f"{type(exc).__name__}: {exc}. Raise rerankit.errors.InvalidResponseError "
+                f"for an answer it cannot read."
+            )
 
     def _sent(self, count: int) -> list[HttpRequest]:
         sent = self.upstream.requests

@@ -16,8 +16,9 @@ from rerankit import HttpProvider, HttpRequest, HttpResponse, ProviderRequest, R
 from rerankit.errors import InvalidRequestError, InvalidResponseError
 from rerankit.testing import ProviderContract
 
-# pytest's "skipped" outcome (a BaseException, not an Exception).
+# pytest's "skipped" and "failed" outcomes (BaseExceptions, not Exceptions).
 Skipped = pytest.skip.Exception
+Failed = pytest.fail.Exception
 
 
 class GoodProvider(HttpProvider):
@@ -154,10 +155,10 @@ def test_contract_fails_the_broken_provider_and_passes_the_good_one(
     broken: type[GoodProvider], test: str, args: tuple[Any, ...]
 ) -> None:
     run(GoodProvider(), test, *args)
-    # Any exception fails a pytest test; a skip (not an Exception) would not.
+    # An exception or pytest.fail fails a pytest test; a skip would not.
     try:
         run(broken(), test, *args)
-    except Exception:
+    except (Exception, Failed):
         return
     pytest.fail(f"{test} passed for {broken.__name__}")
 

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from .upstream import FakeUpstream
 
 # Must run before the contract module is first imported (only then can it be rewritten).
-pytest.register_assert_rewrite("rerankit.testing.contract")
+pytest.register_assert_rewrite("rerankit.testing.contract", "rerankit.testing._suite")
 
 
 @pytest.fixture

@@ -28,21 +28,10 @@ _MAX_SPLIT_TEST_LIMIT = 10_000
 
 
 class ContractBase:
-    """Subclass as `Test...` and set `provider` and `prefix` (and `answer` for HTTP).
+    """The settings, the author's hooks and the helpers every contract test uses.
 
-    Class attributes to set:
-
-    - `provider`: an instance of your `HttpProvider` or `LocalProvider`.
-    - `prefix`: the prefix your plugin registers.
-    - `model`: a model name your provider accepts (the part after `prefix/`).
-    - `plugin`: the import name of the module your `rerankit` entry point names (the one
-      with the `register_providers` hookimpl); `None` skips the registration tests.
-    - `api_base`: the base URL the tests pass as `api_base=`; requests must go under it.
-    - `api_key`: the key the tests pass; it must be sent, and never leak.
-
-    Methods to override: `answer` (required for HTTP providers: your upstream's success
-    body), `error_body` (your upstream's error body), `request_documents` (only if your
-    requests do not carry the documents as JSON strings).
+    Documented for authors on `rerankit.testing.ProviderContract`, which combines this
+    base with the test mixins.
     """
 
     provider: ClassVar[Provider]

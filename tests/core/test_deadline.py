@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
+import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 
@@ -16,6 +18,7 @@ import httpx
 import pytest
 
 from rerankit import AsyncClient, Client
+from rerankit._deadline_io import install
 from rerankit.errors import InvalidParameterError, ProviderTimeoutError, ServerError
 
 from .fakes import registry
@@ -157,3 +160,51 @@ def test_timeout_none_means_no_deadline():
         timeout=None,
     )
     assert len(client.rerank("echo/m", "q", DOCS).results) == 3
+
+
+@pytest.fixture
+def stalling_server():
+    """A real socket on 127.0.0.1 that sends headers and a few body bytes, then stalls."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    stop = threading.Event()
+    accepted: list[socket.socket] = []
+
+    def serve():
+        listener.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+            accepted.append(conn)
+            conn.recv(65536)
+            stop.wait(1.8)  # most of the call's 2 s pass before the first bytes
+            head = f"HTTP/1.1 200 OK\r\ncontent-length: {len(BODY)}\r\n\r\n".encode()
+            conn.sendall(head + BODY[:5])
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    stop.set()
+    thread.join()
+    for conn in accepted:
+        conn.close()
+    listener.close()
+
+
+def test_sync_stall_after_some_bytes_ends_at_the_deadline(stalling_server):
+    # The bytes arrive after 1.8 s; without deadline-capped sockets the stall would cost a
+    # further full read timeout (2 s, the time left when the request was sent): 3.8 s.
+    with Client(registry=registry(), max_retries=0) as client:
+        started = time.monotonic()
+        with pytest.raises(ProviderTimeoutError):
+            client.rerank("echo/m", "q", DOCS, api_base=stalling_server, timeout=2)
+        assert time.monotonic() - started < 3.0
+
+
+def test_deadline_capped_sockets_fit_this_httpx():
+    # If an httpx/httpcore upgrade moves the pool's backend, the sync client silently loses
+    # the exact deadline on stalls (it still checks between reads): fail loudly here.
+    assert install(httpx.HTTPTransport()) is True

@@ -6,9 +6,12 @@ onto an event loop.
 
 The overall deadline: httpx's timeouts are per operation, so a server that drips a byte
 every second never trips a read timeout. The sync client therefore streams each answer,
-checks the deadline between the pieces it reads, and gives every operation only what is
-left of the call. A large call's chunks run on a small thread pool (`max_concurrency`
-threads, created only when a call has more than one chunk).
+checks the deadline between the pieces it reads, gives every operation only what is left
+of the call, and (on the pools it creates) caps every socket operation at the deadline
+(`_deadline_io`), so a stall after a few bytes ends at the deadline too.
+
+A large call's chunks run on a small thread pool (`max_concurrency` threads, created only
+when a call has more than one chunk).
 """
 
 from __future__ import annotations
@@ -38,6 +41,8 @@ from ._base_client import (
     transport_error,
     wire_response,
 )
+from ._deadline_io import deadline_scope
+from ._deadline_io import install as install_deadline
 from ._fallback import failure_record, note_fallbacks, should_fall_back
 from ._pipeline import Part, Prepared, finish, merged, rank_part
 from ._retry import CallStats
@@ -105,7 +110,11 @@ class Client(ClientBase):
         if self._http is None:
             with self._http_lock:  # chunk threads may race to create it
                 if self._http is None:
-                    self._http = httpx.Client(transport=self._transport, timeout=self.timeout)
+                    transport = self._transport
+                    if transport is None:
+                        transport = httpx.HTTPTransport()
+                        install_deadline(transport)
+                    self._http = httpx.Client(transport=transport, timeout=self.timeout)
         return self._http
 
     def rerank(
@@ -253,11 +262,12 @@ class Client(ClientBase):
             timeout=options.operation_timeout(),
         )
         try:
-            response = client.send(request, stream=True)
-            try:
-                content = self._read(prepared, response, options, cancelled)
-            finally:
-                response.close()
+            with deadline_scope(options.deadline.at):
+                response = client.send(request, stream=True)
+                try:
+                    content = self._read(prepared, response, options, cancelled)
+                finally:
+                    response.close()
         except httpx.HTTPError as exc:
             error = transport_error(prepared, part, exc)
             stats.record(error)

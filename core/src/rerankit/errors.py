@@ -24,6 +24,9 @@ RerankitError
     └── InvalidResponseError           an answer we cannot turn into a correct ranking
 ```
 
+After retries a `ProviderError` says how many `attempts` were made and the `last_status`
+seen; a failed chunk of a split call names its `document_range`.
+
 Messages say what to do. API keys never appear in messages or reprs: errors carry the
 provider, the model, the status code and a trimmed body, never request headers.
 """

@@ -105,6 +105,8 @@ class Client(ClientBase):
         self._transport = transport
         self._http = http_client
         self._http_lock = threading.Lock()
+        #: True once our own pool caps every socket operation at the call's deadline.
+        self._sockets_capped = False
 
     def _http_client(self) -> httpx.Client:
         if self._http is None:
@@ -113,7 +115,7 @@ class Client(ClientBase):
                     transport = self._transport
                     if transport is None:
                         transport = httpx.HTTPTransport()
-                        install_deadline(transport)
+                        self._sockets_capped = install_deadline(transport)
                     self._http = httpx.Client(transport=transport, timeout=self.timeout)
         return self._http
 
@@ -263,11 +265,16 @@ class Client(ClientBase):
         )
         try:
             with deadline_scope(options.deadline.at):
-                response = client.send(request, stream=True)
-                try:
-                    content = self._read(prepared, response, options, cancelled)
-                finally:
-                    response.close()
+                if self._sockets_capped and cancelled is None:
+                    # Every socket read already ends at the deadline: read in one go.
+                    response = client.send(request)
+                    content = response.content
+                else:
+                    response = client.send(request, stream=True)
+                    try:
+                        content = self._read(prepared, response, options, cancelled)
+                    finally:
+                        response.close()
         except httpx.HTTPError as exc:
             error = transport_error(prepared, part, exc)
             stats.record(error)

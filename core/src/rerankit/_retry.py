@@ -48,6 +48,9 @@ DEFAULT_BACKOFF = 0.5
 #: ... up to this many seconds.
 DEFAULT_BACKOFF_MAX = 8.0
 
+#: Shared by every call: seeding a generator per call costs more than the call's retry logic.
+_JITTER = random.Random()
+
 
 class Deadline:
     """The instant one call must be done by (monotonic clock); `None` seconds: no limit."""
@@ -97,7 +100,7 @@ class RetryPolicy:
     max_retries: int = DEFAULT_MAX_RETRIES
     backoff: float = DEFAULT_BACKOFF
     backoff_max: float = DEFAULT_BACKOFF_MAX
-    rng: random.Random = field(default_factory=random.Random)
+    rng: random.Random = field(default=_JITTER)
 
     def delay(self, error: ProviderError, retry: int, deadline: Deadline) -> float | None:
         """Seconds to wait before retry number `retry` (0-based), or None to give up now."""

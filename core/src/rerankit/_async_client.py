@@ -199,6 +199,7 @@ class AsyncClient(ClientBase):
     ) -> Ranking:
         http = part.http
         assert http is not None
+        stats.started()
         try:
             response = await self._http_client().request(
                 http.method,

@@ -240,13 +240,10 @@ class ClientBase:
     ) -> ProviderError:
         """The error a chunk raises after its last attempt, saying what was tried."""
         if isinstance(error, ProviderTimeoutError) and options.deadline.expired():
-            error = deadline_error(
-                prepared.provider.name,
-                prepared.request.full_model,
-                options.deadline,
-                options.total(),
-            )
-        note_attempts(error, options.total(), tries)
+            # The deadline's own message already counts the call's attempts.
+            error = options.deadline_error(prepared)
+        else:
+            note_attempts(error, options.total(), tries)
         return describe_failed_chunk(
             error, part.documents, len(prepared.request.documents), prepared.request.documents
         )

@@ -255,6 +255,7 @@ class Client(ClientBase):
         assert http is not None
         if options.deadline.expired():
             raise options.deadline_error(prepared)
+        stats.started()
         client = self._http_client()
         request = client.build_request(
             http.method,

@@ -85,9 +85,12 @@ class CallStats:
     retries: int = 0
     last_status: int | None = None
 
-    def record(self, error: ProviderError | None, status: int | None = None) -> None:
-        """Count one finished upstream attempt and remember its status."""
+    def started(self) -> None:
+        """Count one upstream attempt as it starts (so one cut by the deadline counts)."""
         self.attempts += 1
+
+    def record(self, error: ProviderError | None, status: int | None = None) -> None:
+        """Remember the status of a finished attempt, if the upstream answered."""
         code = error.status_code if error is not None else status
         if code is not None:
             self.last_status = code

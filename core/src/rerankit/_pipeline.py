@@ -143,7 +143,7 @@ def rank_part(prepared: Prepared, part: Part, ranking: Ranking) -> Ranking:
     if len(prepared.parts) == 1:
         return ranking  # `finish` checks a single-chunk call
     request = prepared.request
-    checked_scores(
+    ranking.scores = checked_scores(
         ranking,
         size=len(part.documents),
         top_n=request.top_n,
@@ -168,13 +168,16 @@ def finish(
     `extra_meta` adds fields to the response's `meta` (attempts, chunks, fallbacks tried).
     """
     request = prepared.request
-    scores = checked_scores(
-        ranking,
-        size=len(request.documents),
-        top_n=request.top_n,
-        provider=prepared.provider.name,
-        model=request.full_model,
-    )
+    if len(prepared.parts) > 1:
+        scores = list(ranking.scores)  # each chunk was checked by `rank_part` before merging
+    else:
+        scores = checked_scores(
+            ranking,
+            size=len(request.documents),
+            top_n=request.top_n,
+            provider=prepared.provider.name,
+            model=request.full_model,
+        )
     scores.sort(key=lambda pair: (-pair[1], pair[0]))
     if request.top_n is not None:
         del scores[request.top_n :]

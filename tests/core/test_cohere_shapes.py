@@ -54,3 +54,14 @@ def test_malformed_cohere_entries_are_invalid_responses_not_crashes(results):
         Client(transport=answering(results), registry=registry(), max_retries=0).rerank(
             "echo/m", "q", DOCS
         )
+
+
+def test_unparseable_answer_echoing_the_key_is_redacted():
+    body = {"results": [{"score": 1}], "echo": "sk-echoed-secret"}
+    transport = httpx.MockTransport(lambda request: httpx.Response(200, json=body))
+    with pytest.raises(InvalidResponseError, match="KeyError") as info:
+        Client(transport=transport, registry=registry()).rerank(
+            "echo/m", "q", DOCS, api_key="sk-echoed-secret"
+        )
+    assert "sk-echoed-secret" not in str(info.value) + (info.value.body or "")
+    assert "***" in info.value.body

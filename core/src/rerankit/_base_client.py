@@ -16,7 +16,15 @@ from urllib.parse import urlsplit
 import httpx
 
 from ._chunking import describe_failed_chunk
-from ._pipeline import Part, Prepared, check_limit, error_for_status, prepare, rank_part
+from ._pipeline import (
+    Part,
+    Prepared,
+    check_limit,
+    error_for_status,
+    prepare,
+    rank_part,
+    redact,
+)
 from ._retry import (
     DEFAULT_BACKOFF,
     DEFAULT_BACKOFF_MAX,
@@ -226,11 +234,12 @@ class ClientBase:
             # A provider tripping over an odd answer is still an odd answer, not a crash.
             raise InvalidResponseError(
                 f"{provider.name} sent an answer that could not be parsed for model "
-                f"{part.request.full_model!r} ({type(exc).__name__}: {exc}).",
+                f"{part.request.full_model!r} ({type(exc).__name__}: "
+                f"{redact(str(exc), part.request.api_key)}).",
                 provider=provider.name,
                 model=part.request.full_model,
                 status_code=response.status_code,
-                body=response.text,
+                body=redact(response.text, part.request.api_key),
             ) from None
         return rank_part(prepared, part, ranking)
 

@@ -42,6 +42,7 @@ __all__ = [
     "finish",
     "error_for_status",
     "parse_retry_after",
+    "redact",
 ]
 
 #: The unified parameters every provider takes; everything else is provider-specific.
@@ -213,8 +214,8 @@ def error_for_status(prepared: Prepared, response: HttpResponse) -> APIStatusErr
         response.status_code,
         provider=provider.name,
         model=prepared.request.full_model,
-        body=_redact(response.text, key),
-        upstream_message=_redact(message, key) if message is not None else None,
+        body=redact(response.text, key),
+        upstream_message=redact(message, key) if message is not None else None,
         retry_after=parse_retry_after(response.headers.get("retry-after")),
     )
 
@@ -277,7 +278,8 @@ def _document(original: DocumentInput) -> Document:
     return Document.model_validate(dict(original))
 
 
-def _redact(text: str, secret: str | None) -> str:
+def redact(text: str, secret: str | None) -> str:
+    """`text` with every occurrence of `secret` (an API key) masked."""
     return text.replace(secret, "***") if secret else text
 
 

@@ -127,7 +127,6 @@ def test_400_with_non_json_body(server, client):
     assert info.value.status_code == 400
 
 
-@pytest.mark.xfail(strict=True, reason="splitting lands with issue 3")
 def test_call_above_the_limit_is_split(server, client):
     docs = [f"document {i} about the united states" for i in range(1001)]
     r = client.rerank("cohere/rerank-v3.5", QUERY, docs, api_base=server.url, api_key=KEY)

@@ -118,7 +118,6 @@ def test_nan_score_is_invalid(server, client):
         client.rerank(MODEL, QUERY, DOCS, api_base=server.url)
 
 
-@pytest.mark.xfail(strict=True, reason="splitting lands with issue 3")
 def test_call_above_the_limit_is_split(server, client):
     docs = [f"paris fact {i}" for i in range(2049)]
     r = client.rerank(MODEL, QUERY, docs, api_base=server.url)

@@ -100,7 +100,6 @@ def test_fewer_results_than_documents_is_invalid(server, client):
         client.rerank(MODEL, QUERY, DOCS, api_base=server.url, api_key=KEY)
 
 
-@pytest.mark.xfail(strict=True, reason="splitting lands with issue 3")
 def test_call_above_the_limit_is_split(server, client):
     docs = [f"mockingbird page {i}" for i in range(1001)]
     r = client.rerank(MODEL, QUERY, docs, api_base=server.url, api_key=KEY)

@@ -99,10 +99,18 @@ def test_truncate_choices_are_checked_before_sending(server, client):
     assert server.requests == []
 
 
-@pytest.mark.xfail(strict=True, reason="splitting lands with issue 3")
 def test_call_above_the_limit_is_split(server, client):
     docs = [f"apple fact {i}" for i in range(101)]
     r = client.rerank(MODEL, QUERY, docs, api_base=server.url, api_key=KEY)
     assert sorted(x.index for x in r.results) == list(range(101))
     assert all(len(s.json["documents"]) <= 100 for s in server.requests)
     assert len(server.requests) == 2
+
+
+def test_split_call_with_top_n_merges_the_partial_answers(server, client):
+    docs = [f"apple fact {i}" for i in range(150)] + ["apple products like the iphone"]
+    r = client.rerank(MODEL, QUERY, docs, top_n=3, api_base=server.url, api_key=KEY)
+    assert [(x.index, x.relevance_score) for x in r.results] == ranked(QUERY, docs, 3)
+    assert r.results[0].index == 150
+    assert len(server.requests) == 2
+    assert all(s.json["top_n"] == 3 for s in server.requests)

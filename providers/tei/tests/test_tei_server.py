@@ -97,7 +97,6 @@ def test_tei_error_body_is_in_the_message(server, client):
         client.rerank("tei/reranker", QUERY, DOCS, api_base=server.url)
 
 
-@pytest.mark.xfail(strict=True, reason="splitting lands with issue 3")
 def test_call_above_the_limit_is_split(server, client):
     docs = [f"deep learning note {i}" for i in range(70)]
     r = client.rerank("tei/reranker", QUERY, docs, api_base=server.url)
@@ -105,3 +104,15 @@ def test_call_above_the_limit_is_split(server, client):
     sizes = [len(s.json["texts"]) for s in server.requests]
     assert sum(sizes) == 70
     assert max(sizes) <= 32
+
+
+def test_larger_server_batch_size_by_override(server, client):
+    server.handler = lambda seen: Reply(
+        200, [{"index": i, "score": 0.5} for i in range(len(seen.json["texts"]))]
+    )
+    docs = [f"deep learning note {i}" for i in range(40)]
+    r = client.rerank(
+        "tei/reranker", QUERY, docs, api_base=server.url, max_documents_per_request=64
+    )
+    assert len(r.results) == 40
+    assert [len(s.json["texts"]) for s in server.requests] == [40]

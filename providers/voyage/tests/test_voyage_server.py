@@ -110,7 +110,6 @@ def test_repeated_index_is_invalid_response(server, client):
         client.rerank("voyage/rerank-2", QUERY, DOCS, api_base=server.url, api_key=KEY)
 
 
-@pytest.mark.xfail(strict=True, reason="splitting lands with issue 3")
 def test_call_above_the_limit_is_split(server, client):
     docs = [f"apple note {i}" for i in range(1001)]
     r = client.rerank("voyage/rerank-2.5", QUERY, docs, api_base=server.url, api_key=KEY)

@@ -297,7 +297,7 @@ def test_score_kind_follows_raw_scores():
 def client_for(handler) -> rerankit.Client:
     registry = ProviderRegistry()
     registry.register("hosted", HOSTED)
-    return rerankit.Client(transport=httpx.MockTransport(handler), registry=registry)
+    return rerankit.Client(transport=httpx.MockTransport(handler), registry=registry, max_retries=0)
 
 
 def test_client_round_trip_with_partial_answer_and_raw_scores():

@@ -55,7 +55,7 @@ def _fresh(server, monkeypatch):
 
 @pytest.fixture(scope="module")
 def client():
-    with rerankit.Client(timeout=10) as c:
+    with rerankit.Client(timeout=10, max_retries=0) as c:
         yield c
 
 

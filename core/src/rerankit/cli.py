@@ -3,6 +3,7 @@
 ```
 rerankit rerank MODEL QUERY -d DOC [-d DOC ...] [--top-n N] [-p NAME=VALUE] [--json]
 rerankit providers [--json]
+rerankit serve [--config FILE] [--host 127.0.0.1] [--port 4000] [--workers N]
 ```
 
 Documents come from `-d`, from `--file` (one per line), or from standard input.
@@ -76,6 +77,21 @@ def _parser() -> argparse.ArgumentParser:
     providers = commands.add_parser("providers", help="list the installed providers")
     providers.add_argument("--json", action="store_true", help="print as JSON")
     providers.set_defaults(run=_providers)
+
+    serve = commands.add_parser(
+        "serve", help="run the HTTP proxy (needs: pip install 'rerankit[proxy]')"
+    )
+    serve.add_argument("--config", help="YAML config file (default: every installed provider)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=4000, help="port (default 4000)")
+    serve.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    serve.add_argument(
+        "--log-level",
+        default="info",
+        choices=["debug", "info", "warning", "error"],
+        help="info logs one access line per request (default info)",
+    )
+    serve.set_defaults(run=_serve)
     return parser
 
 
@@ -147,6 +163,19 @@ def _providers(args: argparse.Namespace) -> int:
     widths = [max(len(str(x)) for x in col) for col in zip(headers, *table, strict=False)]
     for line in [headers, *table]:
         print("  ".join(str(cell).ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip())
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from .proxy.server import serve
+
+    serve(
+        args.config,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level=args.log_level,
+    )
     return 0
 
 

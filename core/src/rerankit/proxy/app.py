@@ -25,6 +25,7 @@ from .metrics import Metrics
 from .ratelimit import RateLimiter
 from .replies import ApiError, dumps
 from .router import Router
+from .transport import upstream_transport
 
 __all__ = ["ProxyApp", "Exchange", "create_app"]
 
@@ -105,7 +106,7 @@ class ProxyApp:
         """The router, with its pooled upstream client (created on first use)."""
         if self._router is None:
             http = httpx.AsyncClient(
-                transport=self._transport,
+                transport=self._transport or upstream_transport(),
                 limits=httpx.Limits(
                     max_connections=None, max_keepalive_connections=UPSTREAM_KEEPALIVE
                 ),

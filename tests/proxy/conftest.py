@@ -123,6 +123,13 @@ def spare_nim() -> Iterator[FakeNimServer]:
         yield server
 
 
+@pytest.fixture
+def canary() -> Iterator[FakeNimServer]:
+    """An upstream no request should ever reach (request forgery tests)."""
+    with FakeNimServer() as server:
+        yield server
+
+
 def gateway_config(
     nim: FakeNimServer, second: FakeNimServer, bad: FakeNimServer, spare: FakeNimServer
 ) -> dict[str, Any]:
@@ -177,6 +184,15 @@ def gateway_config(
                 "params": {"model": SELF_HOSTED_MODEL, "api_base": spare.url, "truncate": "END"},
             },
             {"model_name": "bm25", "params": {"model": "local/bm25"}},
+            # a wildcard: "wild/<org>/<model>" -> "nvidia_nim/<org>/<model>"
+            {
+                "model_name": "wild/*",
+                "params": {
+                    "model": "nvidia_nim/*",
+                    "api_base": nim.url,
+                    "api_key": "os.environ/PROXY_TEST_NIM_KEY",
+                },
+            },
         ],
         "general_settings": {"master_key": MASTER},
         "keys": [

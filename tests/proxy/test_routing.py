@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import concurrent.futures
+import itertools
 import time
 
 import httpx
-import pytest
 
 from tests.conftest import NIM_KEY
 from tests.proxy.conftest import MASTER, SELF_HOSTED_MODEL, ProxyProcess
@@ -24,7 +24,7 @@ def test_round_robin_spreads_calls_over_the_group(client, nim, second_nim):
     answered = [rerank(client, "pair").headers["x-rerankit-deployment"] for _ in range(6)]
     assert sorted(set(answered)) == ["pair-a", "pair-b"]
     assert answered.count("pair-a") == answered.count("pair-b") == 3
-    assert all(a != b for a, b in zip(answered, answered[1:], strict=False))
+    assert all(a != b for a, b in itertools.pairwise(answered))
     assert len(nim.requests) == len(second_nim.requests) == 3
 
 

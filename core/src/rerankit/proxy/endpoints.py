@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import RateLimitError, RerankitError
 from .openapi import openapi_document
-from .protocol import Shape, check_params, format_answer, parse_call
+from .protocol import Shape, check_params, format_answer, load_json, parse_call
 from .replies import ApiError, dumps
 from .router import UpstreamFailure, outcome_of, retry_after_header
 
@@ -34,13 +34,15 @@ HEALTH_TIMEOUT = 10.0
 
 async def rerank(shape: Shape, app: ProxyApp, exchange: Exchange) -> Reply:
     """Any rerank route: parse, authorize the model, route, answer in the caller's shape."""
-    call = parse_call(shape, await app.read_body(exchange), app.config.limits)
-    caller = exchange.caller
-    assert caller is not None
+    data = load_json(await app.read_body(exchange))
     router = app.router
-    group = router.lookup(call.model)
+    model = data.get("model")
+    group = router.lookup(model) if isinstance(model, str) else None
     if group is not None:
         exchange.model = group.name  # a configured name: safe as a metrics label
+    call = parse_call(shape, data, app.config.limits)
+    caller = exchange.caller
+    assert caller is not None
     if not (caller.may_call(call.model) or (group is not None and caller.may_call(group.name))):
         raise ApiError(
             403,

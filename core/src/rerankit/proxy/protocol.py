@@ -23,7 +23,7 @@ from ..types import RerankResponse
 from .config import Limits
 from .replies import ApiError
 
-__all__ = ["Shape", "RerankCall", "parse_call", "check_params", "format_answer"]
+__all__ = ["Shape", "RerankCall", "load_json", "parse_call", "check_params", "format_answer"]
 
 Shape = Literal["rerank", "cohere_v1", "cohere_v2", "nim"]
 
@@ -70,8 +70,8 @@ def _too_much(message: str, code: str) -> ApiError:
     return ApiError(400, "invalid_request_error", message, code=code)
 
 
-def parse_call(shape: Shape, body: bytes, limits: Limits) -> RerankCall:
-    """Parse and check a request body; raise `ApiError` saying what to fix."""
+def load_json(body: bytes) -> dict[str, Any]:
+    """The request body as a JSON object; raise `ApiError` when it is not one."""
     try:
         data = json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
@@ -80,6 +80,11 @@ def parse_call(shape: Shape, body: bytes, limits: Limits) -> RerankCall:
         ) from None
     if not isinstance(data, dict):
         raise _invalid(f"The body must be a JSON object, got {_kind(data)}.")
+    return data
+
+
+def parse_call(shape: Shape, data: dict[str, Any], limits: Limits) -> RerankCall:
+    """Check a request body's fields; raise `ApiError` saying what to fix."""
     model = data.get("model")
     if not isinstance(model, str) or not model:
         raise _invalid("'model' is required: a model name from GET /v1/models.", "missing_model")

@@ -32,7 +32,7 @@ def test_v1_client_reranks_with_documents(proxy):
         documents=["cats and dogs", "H100 memory bandwidth", {"text": "memory"}],
         return_documents=True,
     )
-    assert [r.index for r in response.results][0] == 1
+    assert response.results[0].index == 1
     assert response.results[0].document.text == "H100 memory bandwidth"
     assert len(response.results) == 3
 

@@ -120,7 +120,8 @@ def test_missing_env_var_names_field_and_variable(tmp_path):
         tmp_path,
         f"""
         model_list:
-          - {{model_name: m, litellm_params: {{model: {NIM}, api_key: os.environ/NOT_SET_ANYWHERE}}}}
+          - model_name: m
+            litellm_params: {{model: {NIM}, api_key: os.environ/NOT_SET_ANYWHERE}}
         """,
     )
     assert "model_list[0].litellm_params.api_key" in message
@@ -174,7 +175,7 @@ def test_bad_yaml_names_line_and_column(tmp_path):
         ("model_list: []", ["model_list", "non-empty list"]),
         ("model_lists: []", ["model_lists", "not a known setting", "model_list"]),
         (
-            f"model_list: [{{model_name: m, params: {{model: {NIM}, api_key: k-1234567, top_k: 3}}}}]",
+            f"model_list: [{{model_name: m, params: {{model: {NIM}, api_key: k-123, top_k: 3}}}}]",
             ["params.top_k", "not a parameter", "truncate"],
         ),
         (

@@ -17,6 +17,14 @@ Modules, one job each:
 
 from __future__ import annotations
 
+import sys
+
+# httpx imports its command line (rich, click: about half a second) whenever those are
+# installed; the proxy never uses it, and start-up time counts. Skipped only when httpx
+# is not imported yet, so a program that already uses httpx is left as it is.
+if "httpx" not in sys.modules:
+    sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
+
 from .app import ProxyApp, create_app
 from .config import ProxyConfig, ProxyConfigError, default_config, load_config, parse_config
 from .server import serve

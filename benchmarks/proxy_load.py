@@ -77,12 +77,18 @@ def wait_for(url: str, timeout: float = 30) -> None:
 
 
 def bodies() -> dict[str, bytes]:
-    nim = {"model": "rerank", "query": {"text": QUERY}, "passages": [{"text": d} for d in DOCUMENTS]}
+    nim = {
+        "model": "rerank",
+        "query": {"text": QUERY},
+        "passages": [{"text": d} for d in DOCUMENTS],
+    }
     cohere = {"model": "rerank", "query": QUERY, "documents": DOCUMENTS}
     return {"nim": json.dumps(nim).encode(), "cohere": json.dumps(cohere).encode()}
 
 
-def run_wrk(url: str, path: str, body: bytes, connections: int, duration: float) -> dict[str, float]:
+def run_wrk(
+    url: str, path: str, body: bytes, connections: int, duration: float
+) -> dict[str, float]:
     script = Path(tempfile.mkstemp(suffix=".lua")[1])
     script.write_text(
         f'wrk.method = "POST"\nwrk.path = "{path}"\n'

@@ -118,12 +118,14 @@ def error_for_status(prepared: Prepared, response: HttpResponse) -> ProviderErro
     """The typed error for an upstream answer with a non-2xx status."""
     provider = prepared.provider
     message = provider.error_message(response) if isinstance(provider, HttpProvider) else None
+    # Some upstreams echo the key they rejected ("invalid api key: sk-..."); never keep it.
+    key = prepared.request.api_key
     return status_error(
         response.status_code,
         provider=provider.name,
         model=prepared.request.full_model,
-        body=response.text,
-        upstream_message=message,
+        body=_redact(response.text, key),
+        upstream_message=_redact(message, key) if message is not None else None,
         retry_after=parse_retry_after(response.headers.get("retry-after")),
     )
 
@@ -208,6 +210,10 @@ def _document(original: DocumentInput) -> Document:
     if isinstance(original, str):
         return Document.model_construct(text=original)
     return Document.model_validate(dict(original))
+
+
+def _redact(text: str, secret: str | None) -> str:
+    return text.replace(secret, "***") if secret else text
 
 
 def _env(name: str | None) -> str | None:

@@ -96,3 +96,29 @@ def test_sigterm_lets_in_flight_requests_finish(tmp_path, spare_nim):
     finally:
         spare_nim.clear()
         process.stop()
+
+
+def test_workers_share_the_generated_key(tmp_path):
+    process = ProxyProcess(tmp_path, None, args=("--workers", "2"))
+    try:
+        process.wait_ready(timeout=40)
+        (key,) = re.findall(r"sk-rerankit-[\w-]+", process.stdout())
+        body = {"model": "local/bm25", "query": "memory", "documents": ["cats", "memory"]}
+        for _ in range(6):  # a new connection each time: both workers get some
+            r = httpx.post(
+                f"{process.url}/v2/rerank", json=body, headers={"Authorization": f"Bearer {key}"}
+            )
+            assert r.status_code == 200, r.text
+        assert process.log().count("Application startup complete") == 2
+    finally:
+        process.stop()
+
+
+def test_import_rerankit_does_not_import_the_proxy():
+    code = (
+        "import sys, rerankit; rerankit.rerank; rerankit.AsyncClient; "
+        "heavy = ('rerankit.proxy', 'uvicorn', 'yaml'); "
+        "print(sorted(m for m in sys.modules if m.startswith(heavy)))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

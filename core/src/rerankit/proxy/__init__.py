@@ -3,7 +3,8 @@
 
 Modules, one job each:
 
-- `config`: read and check the YAML configuration (both spellings, `os.environ/NAME`).
+- `config` / `config_reader`: the configuration types; reading and checking the YAML
+  (both spellings, `os.environ/NAME`).
 - `auth`: bearer keys, compared in constant time.
 - `ratelimit`: per-key requests per minute.
 - `router`: load balancing, retries, cool-down, fallbacks over `rerankit.AsyncClient`.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import socket
 
 import httpx
@@ -93,3 +94,36 @@ def test_rate_limiter_refills_over_time():
     # with 2 workers each enforces half of the rate
     split = RateLimiter(workers=2, clock=lambda: 0.0)
     assert [split.acquire(b"k", 4) is None for _ in range(3)] == [True, True, False]
+
+
+async def test_upstream_cookies_never_ride_along_on_later_calls():
+    from rerankit.proxy.transport import upstream_http_client
+
+    seen: list[bytes] = []
+
+    async def handle(reader, writer):
+        while True:
+            try:
+                head = await reader.readuntil(b"\r\n\r\n")
+            except asyncio.IncompleteReadError:
+                break
+            seen.append(head)
+            length = int(re.search(rb"(?i)content-length: *(\d+)", head).group(1))
+            await reader.readexactly(length)
+            writer.write(
+                b"HTTP/1.1 200 OK\r\nSet-Cookie: session=caller-one; Path=/\r\n"
+                b"Content-Length: 2\r\n\r\n{}"
+            )
+            await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/x"
+    async with server:
+        client = upstream_http_client(None, timeout=5, keepalive=4)
+        for _ in range(2):
+            assert (await client.post(url, json={})).status_code == 200
+        await client.aclose()
+    assert len(seen) == 2
+    assert b"caller-one" not in seen[1]
+    assert b"cookie" not in seen[1].lower()

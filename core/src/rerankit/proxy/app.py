@@ -25,7 +25,7 @@ from .metrics import Metrics
 from .ratelimit import RateLimiter
 from .replies import ApiError, dumps
 from .router import Router
-from .transport import upstream_transport
+from .transport import upstream_http_client
 
 __all__ = ["ProxyApp", "Exchange", "create_app"]
 
@@ -105,12 +105,8 @@ class ProxyApp:
     def router(self) -> Router:
         """The router, with its pooled upstream client (created on first use)."""
         if self._router is None:
-            http = httpx.AsyncClient(
-                transport=self._transport or upstream_transport(),
-                limits=httpx.Limits(
-                    max_connections=None, max_keepalive_connections=UPSTREAM_KEEPALIVE
-                ),
-                timeout=self.config.router.timeout,
+            http = upstream_http_client(
+                self._transport, timeout=self.config.router.timeout, keepalive=UPSTREAM_KEEPALIVE
             )
             client = AsyncClient(
                 http_client=http, registry=self.registry, timeout=self.config.router.timeout

@@ -178,3 +178,11 @@ def test_keys_and_documents_never_reach_the_log(proxy, client):
     for secret in (*ALL_KEYS, "sk-guessed-key-123456", secret_doc):
         assert secret not in log
     assert secret not in proxy.stdout()
+
+
+def test_a_path_cannot_forge_log_lines(proxy, client):
+    client.get("/x%0A2026-01-01 INFO rerankit.proxy.access POST /v2/rerank status=200 key=admin")
+    log = proxy.log()
+    assert "key=admin" in log  # the attempt is logged, on the same line as its own entry
+    forged = [line for line in log.splitlines() if line.startswith("2026-01-01 INFO")]
+    assert forged == []

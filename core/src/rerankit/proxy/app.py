@@ -191,7 +191,7 @@ class ProxyApp:
             access_logger.info(
                 "%s %s model=%s status=%d latency_ms=%.1f key=%s deployment=%s",
                 scope["method"],
-                path,
+                _loggable_path(scope),
                 exchange.model,
                 status,
                 elapsed * 1000,
@@ -268,6 +268,13 @@ class ProxyApp:
                 f"The request took longer than the proxy's limit of {seconds:g} s.",
                 code="request_timeout",
             ) from None
+
+
+def _loggable_path(scope: Scope) -> str:
+    """The path as sent (still %-encoded, so a caller cannot forge log lines), cut short."""
+    raw = scope.get("raw_path")
+    path = raw.decode("latin-1") if isinstance(raw, bytes) else scope["path"]
+    return (path if path.isprintable() else path.encode("unicode_escape").decode())[:200]
 
 
 def _too_large(size: int, limit: int) -> ApiError:

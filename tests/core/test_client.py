@@ -46,6 +46,7 @@ def scoring_handler(seen: list[httpx.Request] | None = None):
 
 
 def client(handler=None, **kwargs) -> Client:
+    kwargs.setdefault("max_retries", 0)  # error mapping here; retries: tests/core/test_retry*.py
     transport = httpx.MockTransport(handler or scoring_handler())
     return Client(transport=transport, registry=registry(), **kwargs)
 

@@ -184,6 +184,16 @@ def gateway_config(
                 "params": {"model": SELF_HOSTED_MODEL, "api_base": spare.url, "truncate": "END"},
             },
             {"model_name": "bm25", "params": {"model": "local/bm25"}},
+            # the client retries this deployment itself once before the router sees a failure
+            {
+                "model_name": "retrying",
+                "id": "retrying-1",
+                "litellm_params": {
+                    "model": SELF_HOSTED_MODEL,
+                    "api_base": spare.url,
+                    "max_retries": 1,
+                },
+            },
             # a wildcard: "wild/<org>/<model>" -> "nvidia_nim/<org>/<model>"
             {
                 "model_name": "wild/*",

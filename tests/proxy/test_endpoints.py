@@ -128,6 +128,7 @@ def test_models_lists_what_the_key_may_call(proxy, client):
         "doomed",
         "faulty",
         "bm25",
+        "retrying",
         "wild/*",
     ]
     team = httpx.get(f"{proxy.url}/models", headers={"Authorization": f"Bearer {TEAM_KEY}"})

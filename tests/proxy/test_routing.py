@@ -39,6 +39,20 @@ def test_failing_deployment_is_retried_elsewhere_then_cooled_down(client, bad_ni
     assert len(second_nim.requests) == 6
 
 
+def test_deployment_max_retries_retries_the_same_upstream(client, spare_nim):
+    spare_nim.clear()
+    spare_nim.enqueue_faults(["status:503"])
+    r = rerank(client, "retrying")
+    assert r.status_code == 200, r.text
+    assert r.headers["x-rerankit-deployment"] == "retrying-1"
+    assert len(spare_nim.requests) == 2  # the client's own retry, within the one attempt
+    # without max_retries a deployment is asked once per router attempt
+    spare_nim.clear()
+    spare_nim.enqueue_faults(["status:400"])
+    assert rerank(client, "faulty").status_code == 400
+    assert len(spare_nim.requests) == 1
+
+
 def test_fallback_answers_when_every_attempt_failed(client):
     r = rerank(client, "broken")
     assert r.status_code == 200, r.text

@@ -30,7 +30,7 @@ async def test_connections_are_reused(open_nim_server):
 
 async def test_errors_are_httpx_errors_the_client_maps(open_nim_server):
     client = rerankit.AsyncClient(
-        http_client=httpx.AsyncClient(transport=KeepAliveTransport()), timeout=0.5
+        http_client=httpx.AsyncClient(transport=KeepAliveTransport()), timeout=0.5, max_retries=0
     )
     kwargs = {"api_base": open_nim_server.url}
     open_nim_server.enqueue_faults(["reset"])

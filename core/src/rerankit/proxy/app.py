@@ -108,8 +108,13 @@ class ProxyApp:
             http = upstream_http_client(
                 self._transport, timeout=self.config.router.timeout, keepalive=UPSTREAM_KEEPALIVE
             )
+            # Retries across deployments are the router's; the client retries a deployment
+            # itself only when its config says so (`max_retries`, passed per call).
             client = AsyncClient(
-                http_client=http, registry=self.registry, timeout=self.config.router.timeout
+                http_client=http,
+                registry=self.registry,
+                timeout=self.config.router.timeout,
+                max_retries=0,
             )
             self._router = Router(self.config, self.registry, client, self.metrics)
         return self._router

@@ -170,6 +170,7 @@ async def health(app: ProxyApp, exchange: Exchange) -> Reply:
                 api_key=deployment.api_key,
                 api_base=deployment.api_base,
                 timeout=min(HEALTH_TIMEOUT, deployment.timeout or HEALTH_TIMEOUT),
+                max_retries=0,
                 **deployment.params,
             )
         except RerankitError as exc:

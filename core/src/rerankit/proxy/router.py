@@ -269,6 +269,7 @@ class Router:
                 api_key=d.api_key,
                 api_base=d.api_base,
                 timeout=timeout,
+                max_retries=d.max_retries or 0,
                 **{**d.params, **params},
             )
         except RerankitError as exc:

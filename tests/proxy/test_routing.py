@@ -83,7 +83,7 @@ def test_upstream_429_becomes_429_with_its_retry_after(tmp_path, spare_nim):
             {"model_name": "m", "params": {"model": SELF_HOSTED_MODEL, "api_base": spare_nim.url}}
         ],
         "general_settings": {"master_key": MASTER},
-        "router_settings": {"num_retries": 1, "cooldown_time": 0.3, "allowed_fails": 1},
+        "router_settings": {"num_retries": 1, "cooldown_time": 1.5, "allowed_fails": 1},
     }
     process = ProxyProcess(tmp_path, config, env={"RERANKIT_LOAD_PLUGINS": "nvidia_nim"})
     try:
@@ -108,10 +108,10 @@ def test_upstream_429_becomes_429_with_its_retry_after(tmp_path, spare_nim):
             assert rerank(c, "m").status_code == 502
             assert len(spare_nim.requests) == 1
             assert rerank(c, "m").status_code == 503
-            time.sleep(0.5)
+            time.sleep(1.6)
             r = rerank(c, "m")
             assert r.status_code == 502  # the second queued fault: it was asked again
-            time.sleep(0.5)
+            time.sleep(1.6)
             assert rerank(c, "m").status_code == 200
             assert len(spare_nim.requests) == 3
     finally:
@@ -151,11 +151,17 @@ def test_least_busy_prefers_the_idle_deployment(tmp_path, nim, second_nim):
         with concurrent.futures.ThreadPoolExecutor(2) as pool:
             opening = list(pool.map(one, range(2)))  # one each; the one on "slow" takes 1.5 s
             assert sorted(opening) == ["fast", "slow"]
-        nim.enqueue_faults(["slow:1.5"])
+        nim.enqueue_faults(["slow:2"])
+        before = len(nim.requests)
         with concurrent.futures.ThreadPoolExecutor(2) as pool:
             pending = [pool.submit(one, 0), pool.submit(one, 1)]
-            time.sleep(0.3)
+            # wait until one call is held at the slow upstream and the other has returned
+            deadline = time.monotonic() + 10
+            while not (len(nim.requests) > before and any(p.done() for p in pending)):
+                assert time.monotonic() < deadline, "the opening calls did not get going"
+                time.sleep(0.01)
             quick = [one(i) for i in range(4)]
+            assert not all(p.done() for p in pending), "the slow call ended too soon to tell"
             [p.result() for p in pending]
         assert quick == ["fast"] * 4
     finally:

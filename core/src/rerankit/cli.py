@@ -4,6 +4,7 @@
 rerankit rerank MODEL QUERY -d DOC [-d DOC ...] [--top-n N] [-p NAME=VALUE] [--json]
 rerankit providers [--json]
 rerankit new-provider NAME [--output DIR]
+rerankit serve [--config FILE] [--host 127.0.0.1] [--port 4000] [--workers N]
 ```
 
 Documents come from `-d`, from `--file` (one per line), or from standard input.
@@ -84,6 +85,21 @@ def _parser() -> argparse.ArgumentParser:
     new.add_argument("name", metavar="NAME", help="the prefix to register, [a-z0-9_]+")
     new.add_argument("-o", "--output", help="where to create the folder (default: here)")
     new.set_defaults(run=_new_provider)
+
+    serve = commands.add_parser(
+        "serve", help="run the HTTP proxy (needs: pip install 'rerankit[proxy]')"
+    )
+    serve.add_argument("--config", help="YAML config file (default: every installed provider)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=4000, help="port (default 4000)")
+    serve.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    serve.add_argument(
+        "--log-level",
+        default="info",
+        choices=["debug", "info", "warning", "error"],
+        help="info logs one access line per request (default info)",
+    )
+    serve.set_defaults(run=_serve)
     return parser
 
 
@@ -165,6 +181,19 @@ def _new_provider(args: argparse.Namespace) -> int:
     names = ScaffoldNames.for_prefix(args.name)
     print(f"Created {root}: {names.distribution}, prefix {names.name!r}, {names.class_name}.")
     print(f"Next: cd {root} && pip install -e '.[test]' && pytest")
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from .proxy.server import serve
+
+    serve(
+        args.config,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level=args.log_level,
+    )
     return 0
 
 

@@ -1,0 +1,230 @@
+"""The proxy's configuration: what it serves, to whom, and within which limits.
+
+The file is YAML in the widely used gateway shape, accepted as-is, with a native spelling
+(`params` for `litellm_params`, `id` for `model_info.id`) documented as the primary one:
+
+```yaml
+model_list:
+  - model_name: nvidia-rerank              # the name callers send
+    params:                                # or litellm_params
+      model: nvidia_nim/nvidia/llama-3_2-nv-rerankqa-1b-v2
+      api_key: os.environ/NVIDIA_NIM_API_KEY
+      truncate: END                        # provider parameters
+      timeout: 10                          # seconds per upstream attempt
+general_settings:
+  master_key: os.environ/RERANKIT_MASTER_KEY
+keys:
+  - {name: team-a, key: os.environ/TEAM_A_KEY, models: [nvidia-rerank], rpm: 600}
+router_settings: {num_retries: 2, timeout: 30, fallbacks: [{nvidia-rerank: [bm25]}]}
+limits: {max_body_bytes: 16777216, max_documents: 10000, request_timeout: 60}
+```
+
+Every problem is a `ProxyConfigError` naming the file, the field and the fix, raised at
+start-up, before the proxy listens. Deployments are checked without I/O by preparing a
+one-document call through the provider (unknown prefix, bad parameter, missing key,
+bad base URL all show up here).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from ..errors import ConfigurationError
+from ..registry import ProviderRegistry, default_registry
+
+__all__ = [
+    "ProxyConfigError",
+    "Deployment",
+    "VirtualKey",
+    "RouterSettings",
+    "Limits",
+    "ProxyConfig",
+    "RoutingStrategy",
+    "load_config",
+    "parse_config",
+    "default_config",
+    "generate_key",
+]
+
+logger = logging.getLogger("rerankit.proxy")
+
+RoutingStrategy = Literal["round-robin", "least-in-flight"]
+
+
+class ProxyConfigError(ConfigurationError):
+    """The proxy's configuration is wrong; the message names the file, the field and the fix."""
+
+    def __init__(self, source: str, where: str, problem: str, fix: str = "") -> None:
+        self.source = source
+        self.field = where
+        location = f"{source}: {where}" if where else source
+        super().__init__(f"{location}: {problem}" + (f" {fix}" if fix else ""))
+
+
+@dataclass(frozen=True, slots=True)
+class Deployment:
+    """One upstream that serves a model name: a provider model and how to reach it.
+
+    `model` is a rerankit model string (`prefix/model`); a `model_name` ending in `*`
+    is a wildcard deployment whose `model` ends in `*` too, replaced by what the caller's
+    model name has in its place.
+    """
+
+    id: str
+    model_name: str
+    model: str
+    api_key: str | None = field(default=None, repr=False)
+    api_base: str | None = None
+    params: Mapping[str, Any] = field(default_factory=dict)
+    timeout: float | None = None
+    max_retries: int | None = None
+    #: Where it was configured, for messages: `model_list[2]`.
+    source: str = ""
+
+    @property
+    def is_wildcard(self) -> bool:
+        """Whether this deployment serves every model name starting with its prefix."""
+        return self.model_name.endswith("*")
+
+    def upstream_model(self, requested: str) -> str:
+        """The provider model string for the caller's `requested` model name."""
+        if not self.is_wildcard:
+            return self.model
+        return self.model[:-1] + requested[len(self.model_name) - 1 :]
+
+
+@dataclass(frozen=True, slots=True)
+class VirtualKey:
+    """A caller's key: its name (for logs and metrics), the models it may call, its rate."""
+
+    name: str
+    key: str = field(repr=False)
+    #: Model names this key may call; None: every model.
+    models: frozenset[str] | None = None
+    #: Requests per minute this key may make (per worker process); None: unlimited.
+    rpm: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RouterSettings:
+    """How calls are spread over deployments, retried, cooled down and fallen back."""
+
+    #: Further attempts after the first failed one (on another deployment when there is one).
+    num_retries: int = 2
+    #: Seconds per upstream attempt, unless the deployment sets its own `timeout`.
+    timeout: float = 30.0
+    #: model name -> model names tried, in order, when every attempt on it failed.
+    fallbacks: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    routing_strategy: RoutingStrategy = "round-robin"
+    #: Consecutive failures after which a deployment is cooled down.
+    allowed_fails: int = 3
+    #: Seconds a cooled-down deployment is left alone.
+    cooldown_time: float = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Bounds on what one request may ask; each breach is a JSON 4xx/504 naming the limit."""
+
+    max_body_bytes: int = 16 * 1024 * 1024
+    max_documents: int = 10_000
+    max_query_chars: int = 32_768
+    max_document_chars: int = 131_072
+    #: Seconds for a whole request, retries and fallbacks included (504 after).
+    request_timeout: float = 120.0
+
+
+@dataclass(frozen=True, slots=True)
+class ProxyConfig:
+    """A checked configuration, ready to serve."""
+
+    deployments: tuple[Deployment, ...]
+    master_key: str = field(repr=False)
+    keys: tuple[VirtualKey, ...] = ()
+    router: RouterSettings = field(default_factory=RouterSettings)
+    limits: Limits = field(default_factory=Limits)
+    #: The file it came from, or `<default>`.
+    source: str = "<default>"
+    #: True when no master key was configured and one was generated for this run.
+    generated_master_key: bool = False
+
+    def model_names(self) -> list[str]:
+        """Every model name served, in configuration order, without repeats."""
+        return list(dict.fromkeys(d.model_name for d in self.deployments))
+
+
+def generate_key() -> str:
+    """A new random master key."""
+    return "sk-rerankit-" + secrets.token_urlsafe(24)
+
+
+def load_config(
+    path: str | os.PathLike[str],
+    *,
+    registry: ProviderRegistry | None = None,
+    environ: Mapping[str, str] | None = None,
+    master_key: str | None = None,
+) -> ProxyConfig:
+    """Read, resolve and check the YAML file at `path`.
+
+    `master_key` is used when the file configures none (else one is generated).
+    """
+    source = str(path)
+    try:
+        import yaml
+    except ImportError:
+        raise ConfigurationError(
+            "Reading a proxy config needs PyYAML: pip install 'rerankit[proxy]'."
+        ) from None
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ProxyConfigError(
+            source, "", f"cannot read the file ({exc.strerror or exc}).", "Check the path."
+        ) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ProxyConfigError(
+            source, where, f"the file is not valid YAML ({problem}).", "Fix the syntax there."
+        ) from None
+    return parse_config(
+        data, source=source, registry=registry, environ=environ, master_key=master_key
+    )
+
+
+def default_config(
+    *, registry: ProviderRegistry | None = None, master_key: str | None = None
+) -> ProxyConfig:
+    """Serve every installed provider: one wildcard deployment `prefix/*` per prefix."""
+    registry = registry or default_registry()
+    deployments = tuple(
+        Deployment(id=f"{p}/*", model_name=f"{p}/*", model=f"{p}/*", source="<default>")
+        for p in registry.prefixes()
+    )
+    key = master_key or generate_key()
+    return ProxyConfig(deployments, key, generated_master_key=master_key is None)
+
+
+def parse_config(
+    data: Any,
+    *,
+    source: str = "<config>",
+    registry: ProviderRegistry | None = None,
+    environ: Mapping[str, str] | None = None,
+    master_key: str | None = None,
+) -> ProxyConfig:
+    """Check an already-parsed configuration mapping (the YAML file's content)."""
+    from .config_reader import ConfigReader
+
+    reader = ConfigReader(source, os.environ if environ is None else environ)
+    return reader.config(data, registry or default_registry(), master_key)

@@ -1,0 +1,455 @@
+"""Reading a configuration mapping into a `ProxyConfig`, checking every field.
+
+`ConfigReader` walks the parsed YAML, resolves `os.environ/NAME` values, accepts both
+spellings, and raises `ProxyConfigError` naming the file, the field and the fix.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import re
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
+
+from .._pipeline import prepare
+from ..errors import RerankitError
+from ..registry import ProviderRegistry
+from .config import (
+    Deployment,
+    Limits,
+    ProxyConfig,
+    ProxyConfigError,
+    RouterSettings,
+    RoutingStrategy,
+    VirtualKey,
+    generate_key,
+)
+
+__all__ = ["ConfigReader", "ENV_PREFIX"]
+
+logger = logging.getLogger("rerankit.proxy")
+
+ENV_PREFIX = "os.environ/"
+#: Spellings of `routing_strategy` other gateways use, mapped to ours.
+_STRATEGIES: dict[str, RoutingStrategy] = {
+    "round-robin": "round-robin",
+    "simple-shuffle": "round-robin",
+    "least-in-flight": "least-in-flight",
+    "least-busy": "least-in-flight",
+}
+#: Deployment settings that are the proxy's, not the provider's.
+_DEPLOYMENT_FIELDS = frozenset({"model", "api_key", "api_base", "timeout", "max_retries"})
+#: Gateway settings with no meaning here: accepted so files work as-is, logged at start-up.
+_IGNORED_PARAMS = frozenset(
+    {"rpm", "tpm", "max_parallel_requests", "input_cost_per_query", "input_cost_per_token"}
+)
+_MIN_KEY_LENGTH = 8
+_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/@-]*")
+
+
+class ConfigReader:
+    """Walks the configuration, resolving `os.environ/NAME` and naming every field."""
+
+    def __init__(self, source: str, environ: Mapping[str, str]) -> None:
+        self.source = source
+        self.environ = environ
+
+    def error(self, where: str, problem: str, fix: str = "") -> ProxyConfigError:
+        return ProxyConfigError(self.source, where, problem, fix)
+
+    # -- values -----------------------------------------------------------------------
+
+    def resolve(self, where: str, value: Any) -> Any:
+        """`os.environ/NAME` -> the variable's value; anything else unchanged."""
+        if isinstance(value, str) and value.startswith(ENV_PREFIX):
+            name = value[len(ENV_PREFIX) :]
+            resolved = self.environ.get(name)
+            if not resolved:
+                raise self.error(
+                    where,
+                    f"the environment variable {name} is not set (the value is {value!r}).",
+                    f"Set {name} before starting the proxy, or write the value in the file.",
+                )
+            return resolved
+        return value
+
+    def mapping(self, where: str, value: Any, *, required: bool = False) -> dict[str, Any]:
+        if value is None and not required:
+            return {}
+        if not isinstance(value, Mapping):
+            raise self.error(where, f"must be a mapping, got {_kind(value)}.")
+        for key in value:
+            if not isinstance(key, str):
+                raise self.error(where, f"has the non-text key {key!r}.", "Quote it.")
+        return dict(value)
+
+    def known(self, where: str, data: Mapping[str, Any], allowed: set[str]) -> None:
+        unknown = sorted(set(data) - allowed)
+        if unknown:
+            raise self.error(
+                f"{where}.{unknown[0]}" if where else unknown[0],
+                "is not a known setting.",
+                f"Allowed here: {', '.join(sorted(allowed))}.",
+            )
+
+    def text(self, where: str, value: Any, *, required: bool = True) -> str | None:
+        value = self.resolve(where, value)
+        if value is None and not required:
+            return None
+        if not isinstance(value, str) or not value.strip():
+            raise self.error(where, f"must be a non-empty string, got {_kind(value)}.")
+        return value
+
+    def number(self, where: str, value: Any, *, minimum: float, integer: bool = False) -> Any:
+        value = self.resolve(where, value)
+        if isinstance(value, str):
+            with contextlib.suppress(ValueError):
+                value = int(value) if integer else float(value)
+        ok = isinstance(value, int) if integer else isinstance(value, int | float)
+        if isinstance(value, bool) or not ok or value < minimum:
+            kind = "a whole number" if integer else "a number"
+            raise self.error(where, f"must be {kind} >= {minimum}, got {value!r}.")
+        return value if integer else float(value)
+
+    def secret(self, where: str, value: Any) -> str:
+        key = self.text(where, value)
+        assert key is not None
+        if len(key) < _MIN_KEY_LENGTH or key != key.strip():
+            raise self.error(
+                where,
+                f"a key must have at least {_MIN_KEY_LENGTH} characters and no surrounding spaces.",
+                "Use a long random value, e.g. from `python -c 'import secrets; "
+                "print(secrets.token_urlsafe(32))'`.",
+            )
+        return key
+
+    # -- sections ---------------------------------------------------------------------
+
+    def config(self, data: Any, registry: ProviderRegistry, master_key: str | None) -> ProxyConfig:
+        if data is None:
+            raise self.error("", "the file is empty.", "Add a model_list (see docs/proxy.md).")
+        top = self.mapping("", data, required=True)
+        self.known(
+            "",
+            top,
+            {
+                "model_list",
+                "general_settings",
+                "router_settings",
+                "litellm_settings",
+                "environment_variables",
+                "keys",
+                "limits",
+            },
+        )
+        for ignored in ("litellm_settings", "environment_variables"):
+            if ignored in top:
+                logger.warning(
+                    "%s: %s is not used by rerankit and is ignored", self.source, ignored
+                )
+        deployments = self.model_list(top.get("model_list"), registry)
+        names = {d.model_name for d in deployments}
+        general = self.mapping("general_settings", top.get("general_settings"))
+        key = general.pop("master_key", None)
+        for other in sorted(general):
+            logger.warning(
+                "%s: general_settings.%s is not used by rerankit and is ignored",
+                self.source,
+                other,
+            )
+        generated = key is None and master_key is None
+        if key is not None:
+            master = self.secret("general_settings.master_key", key)
+        else:
+            master = master_key or generate_key()
+        keys = self.keys(top.get("keys"), names, master)
+        router = self.router(top.get("router_settings"), names)
+        limits = self.limits(top.get("limits"))
+        return ProxyConfig(
+            deployments, master, keys, router, limits, self.source, generated_master_key=generated
+        )
+
+    def model_list(self, value: Any, registry: ProviderRegistry) -> tuple[Deployment, ...]:
+        if not isinstance(value, list) or not value:
+            raise self.error(
+                "model_list",
+                f"must be a non-empty list of models, got {_kind(value)}.",
+                "Add entries with model_name and params (see docs/proxy.md).",
+            )
+        deployments = [
+            self.deployment(f"model_list[{i}]", e, registry) for i, e in enumerate(value)
+        ]
+        self.check_groups(deployments)
+        return tuple(deployments)
+
+    def deployment(self, where: str, value: Any, registry: ProviderRegistry) -> Deployment:
+        entry = self.mapping(where, value, required=True)
+        self.known(where, entry, {"model_name", "params", "litellm_params", "model_info", "id"})
+        name = self.text(f"{where}.model_name", entry.get("model_name"))
+        assert name is not None
+        if "params" in entry and "litellm_params" in entry:
+            raise self.error(
+                where, "has both params and litellm_params.", "Keep one (they are synonyms)."
+            )
+        spelling = "params" if "params" in entry else "litellm_params"
+        pwhere = f"{where}.{spelling}"
+        params = {
+            k: self.resolve(f"{pwhere}.{k}", v)
+            for k, v in self.mapping(pwhere, entry.get(spelling), required=True).items()
+        }
+        model = self.text(f"{pwhere}.model", params.pop("model", None))
+        assert model is not None
+        if name.endswith("*") != model.endswith("*"):
+            raise self.error(
+                f"{pwhere}.model",
+                f"a wildcard model_name ({name!r}) needs a wildcard model, and only it.",
+                "End both with '*', e.g. model_name 'nim/*' and model 'nvidia_nim/*'.",
+            )
+        info = self.mapping(f"{where}.model_info", entry.get("model_info"))
+        ident = entry.get("id", info.get("id"))
+        ident = self.text(f"{where}.id", ident, required=False)
+        if ident is not None and not _ID_PATTERN.fullmatch(ident):
+            raise self.error(
+                f"{where}.id", f"{ident!r} is not a usable id.", "Use letters, digits, '.-_:/@'."
+            )
+        for ignored in sorted(_IGNORED_PARAMS & set(params)):
+            logger.warning(
+                "%s: %s.%s is not used by rerankit; ignored", self.source, pwhere, ignored
+            )
+            params.pop(ignored)
+        deployment = Deployment(
+            id=ident or "",
+            model_name=name,
+            model=model,
+            api_key=self.text(f"{pwhere}.api_key", params.pop("api_key", None), required=False),
+            api_base=self.text(f"{pwhere}.api_base", params.pop("api_base", None), required=False),
+            timeout=(
+                self.number(f"{pwhere}.timeout", params.pop("timeout"), minimum=0.001)
+                if params.get("timeout") is not None
+                else params.pop("timeout", None)
+            ),
+            max_retries=(
+                self.number(
+                    f"{pwhere}.max_retries", params.pop("max_retries"), minimum=0, integer=True
+                )
+                if params.get("max_retries") is not None
+                else params.pop("max_retries", None)
+            ),
+            params=params,
+            source=where,
+        )
+        self.check_deployment(deployment, pwhere, registry)
+        return deployment
+
+    def check_deployment(
+        self, deployment: Deployment, where: str, registry: ProviderRegistry
+    ) -> None:
+        """Prepare a one-document call through the provider: no I/O, every setup error."""
+        try:
+            if deployment.is_wildcard:
+                prefix = deployment.model.partition("/")[0]
+                registry.get(prefix)
+                if not deployment.model.startswith(prefix + "/"):
+                    raise self.error(f"{where}.model", "must have the form 'prefix/...*'.")
+                if deployment.params:
+                    provider = registry.get(prefix)
+                    for pname, pvalue in deployment.params.items():
+                        spec = provider.params.get(pname)
+                        if spec is None:
+                            raise self._unknown_param(where, pname, list(provider.params))
+                        spec.validate(pname, pvalue)
+                return
+            prefix, provider, _ = registry.resolve(deployment.model)
+            unknown = [p for p in deployment.params if p not in provider.params]
+            if unknown:
+                raise self._unknown_param(where, unknown[0], list(provider.params))
+            prepare(
+                registry,
+                deployment.model,
+                "configuration check",
+                ["configuration check"],
+                top_n=None,
+                return_documents=False,
+                api_key=deployment.api_key,
+                api_base=deployment.api_base,
+                drop_params=False,
+                params=deployment.params,
+            )
+        except ProxyConfigError:
+            raise
+        except RerankitError as exc:
+            raise self.error(where, str(exc)) from None
+
+    def _unknown_param(self, where: str, name: str, accepted: list[str]) -> ProxyConfigError:
+        allowed = ", ".join(sorted([*_DEPLOYMENT_FIELDS, *accepted]))
+        return self.error(
+            f"{where}.{name}", "is not a parameter of this provider.", f"Allowed: {allowed}."
+        )
+
+    def check_groups(self, deployments: list[Deployment]) -> None:
+        """Name deployments; deployments sharing a model name must serve the same thing."""
+        first: dict[str, Deployment] = {}
+        counts: dict[str, int] = {}
+        seen_ids: dict[str, str] = {}
+        for i, entry in enumerate(deployments):
+            counts[entry.model_name] = counts.get(entry.model_name, 0) + 1
+            d = entry
+            if not d.id:
+                d = deployments[i] = _replace_id(d, f"{d.model_name}#{counts[d.model_name]}")
+            if d.id in seen_ids:
+                raise self.error(
+                    f"{d.source}.id",
+                    f"the id {d.id!r} is already used by {seen_ids[d.id]}.",
+                    "Give each deployment its own id.",
+                )
+            seen_ids[d.id] = d.source
+            other = first.setdefault(d.model_name, d)
+            if other is d:
+                continue
+            prefix, other_prefix = d.model.partition("/")[0], other.model.partition("/")[0]
+            if prefix != other_prefix or dict(d.params) != dict(other.params):
+                what = "provider" if prefix != other_prefix else "provider parameters"
+                raise self.error(
+                    d.source,
+                    f"model_name {d.model_name!r} is also used by {other.source} with a "
+                    f"different {what} ({other.model!r} {dict(other.params)} vs "
+                    f"{d.model!r} {dict(d.params)}). Deployments sharing a model_name are "
+                    "load-balanced, so they must answer alike.",
+                    "Give one of them another model_name (and use fallbacks to chain them).",
+                )
+
+    def keys(self, value: Any, names: set[str], master: str) -> tuple[VirtualKey, ...]:
+        if value is None:
+            return ()
+        if not isinstance(value, list):
+            raise self.error("keys", f"must be a list of keys, got {_kind(value)}.")
+        keys: list[VirtualKey] = []
+        seen_names: set[str] = set()
+        seen_keys: set[str] = {master}
+        for i, raw in enumerate(value):
+            where = f"keys[{i}]"
+            entry = self.mapping(where, raw, required=True)
+            self.known(where, entry, {"name", "key", "models", "rpm"})
+            name = self.text(f"{where}.name", entry.get("name"))
+            assert name is not None
+            if name in seen_names:
+                raise self.error(f"{where}.name", f"the name {name!r} is used twice.")
+            seen_names.add(name)
+            key = self.secret(f"{where}.key", entry.get("key"))
+            if key in seen_keys:
+                raise self.error(
+                    f"{where}.key", "this key is already used by the master key or another key."
+                )
+            seen_keys.add(key)
+            models = entry.get("models")
+            if not isinstance(models, list) or not models:
+                raise self.error(
+                    f"{where}.models",
+                    "must list the model names this key may call.",
+                    "Use ['*'] for every model.",
+                )
+            allowed: frozenset[str] | None = frozenset(str(m) for m in models)
+            assert allowed is not None
+            if "*" in allowed:
+                allowed = None
+            else:
+                for m in sorted(allowed - names):
+                    raise self.error(
+                        f"{where}.models",
+                        f"{m!r} is not a model_name in model_list.",
+                        f"Served: {', '.join(sorted(names))}.",
+                    )
+            rpm = entry.get("rpm")
+            rpm = None if rpm is None else self.number(f"{where}.rpm", rpm, minimum=1, integer=True)
+            keys.append(VirtualKey(name, key, allowed, rpm))
+        return tuple(keys)
+
+    def router(self, value: Any, names: set[str]) -> RouterSettings:
+        where = "router_settings"
+        data = self.mapping(where, value)
+        self.known(
+            where,
+            data,
+            {
+                "num_retries",
+                "timeout",
+                "fallbacks",
+                "routing_strategy",
+                "allowed_fails",
+                "cooldown_time",
+            },
+        )
+        defaults = RouterSettings()
+        strategy = data.get("routing_strategy", defaults.routing_strategy)
+        if strategy not in _STRATEGIES:
+            raise self.error(
+                f"{where}.routing_strategy",
+                f"{strategy!r} is not a known strategy.",
+                f"Use one of: {', '.join(_STRATEGIES)}.",
+            )
+
+        def num(name: str, minimum: float, integer: bool = False) -> Any:
+            if data.get(name) is None:
+                return getattr(defaults, name)
+            return self.number(f"{where}.{name}", data[name], minimum=minimum, integer=integer)
+
+        return RouterSettings(
+            num_retries=num("num_retries", 0, True),
+            timeout=num("timeout", 0.001),
+            fallbacks=self.fallbacks(data.get("fallbacks"), names),
+            routing_strategy=_STRATEGIES[strategy],
+            allowed_fails=num("allowed_fails", 1, True),
+            cooldown_time=num("cooldown_time", 0),
+        )
+
+    def fallbacks(self, value: Any, names: set[str]) -> dict[str, tuple[str, ...]]:
+        """`[{a: [b, c]}, ...]` (the gateway shape) or `{a: [b, c]}`."""
+        where = "router_settings.fallbacks"
+        if value is None:
+            return {}
+        items = value if isinstance(value, list) else [value]
+        result: dict[str, tuple[str, ...]] = {}
+        for i, item in enumerate(items):
+            iwhere = f"{where}[{i}]" if isinstance(value, list) else where
+            for name, raw in self.mapping(iwhere, item, required=True).items():
+                targets = [raw] if isinstance(raw, str) else raw
+                if not isinstance(targets, list) or not all(isinstance(t, str) for t in targets):
+                    raise self.error(f"{iwhere}.{name}", "must be a list of model names.")
+                for model in [name, *targets]:
+                    if model not in names:
+                        raise self.error(
+                            f"{iwhere}.{name}",
+                            f"{model!r} is not a model_name in model_list.",
+                            f"Served: {', '.join(sorted(names))}.",
+                        )
+                result[name] = tuple(t for t in targets if t != name)
+        return result
+
+    def limits(self, value: Any) -> Limits:
+        where = "limits"
+        data = self.mapping(where, value)
+        defaults = Limits()
+        allowed = set(Limits.__dataclass_fields__)
+        self.known(where, data, allowed)
+        kwargs: dict[str, Any] = {}
+        for name in allowed:
+            if data.get(name) is not None:
+                integer = name != "request_timeout"
+                kwargs[name] = self.number(
+                    f"{where}.{name}", data[name], minimum=1 if integer else 0.001, integer=integer
+                )
+        return Limits(**{**{n: getattr(defaults, n) for n in allowed}, **kwargs})
+
+
+def _replace_id(deployment: Deployment, ident: str) -> Deployment:
+    return replace(deployment, id=ident)
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "nothing"
+    if isinstance(value, str):
+        return f"the string {value!r}"
+    return f"{type(value).__name__} {value!r}"[:80]

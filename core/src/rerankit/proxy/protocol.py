@@ -1,0 +1,262 @@
+"""The request and response shapes the proxy speaks, parsed and written by hand.
+
+- `rerank` (`POST /rerank`), `cohere_v1` (`/v1/rerank`), `cohere_v2` (`/v2/rerank`):
+  `{model, query, documents, top_n?, return_documents?, rank_fields?, <provider params>}`
+  with documents as strings or objects (`text`, or the fields named in `rank_fields`);
+  answered in Cohere's shape `{id, model, results[{index, relevance_score, document?}], meta}`.
+- `nim` (`POST /v1/ranking`): `{model, query{text}, passages[{text}], truncate?}` ->
+  `{rankings[{index, logit}]}`, best first.
+
+Only documented fields pass: any other top-level field must be a parameter of the target
+model's provider (`truncate`, ...), never an address, a key or a client setting.
+Shape errors (missing, unknown or ill-typed fields) are 422; values outside the limits 400.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from ..types import RerankResponse
+from .config import Limits
+from .replies import ApiError
+
+__all__ = ["Shape", "RerankCall", "load_json", "parse_call", "check_params", "format_answer"]
+
+Shape = Literal["rerank", "cohere_v1", "cohere_v2", "nim"]
+
+_COHERE_FIELDS = frozenset(
+    {"model", "query", "documents", "top_n", "return_documents", "rank_fields", "params"}
+)
+_NIM_FIELDS = frozenset({"model", "query", "passages"})
+#: Cohere fields the proxy cannot honour: refused rather than silently ignored.
+_UNSUPPORTED = {
+    "max_chunks_per_doc": "use the provider's truncation parameter (e.g. truncate) instead",
+    "max_tokens_per_doc": "use the provider's truncation parameter (e.g. truncate) instead",
+}
+#: Whether results carry their documents when the caller does not say.
+_RETURN_DOCUMENTS_DEFAULT: dict[Shape, bool] = {
+    "rerank": True,
+    "cohere_v1": False,
+    "cohere_v2": False,
+    "nim": False,
+}
+
+
+@dataclass(slots=True)
+class RerankCall:
+    """One caller's request, in the proxy's own terms."""
+
+    shape: Shape
+    model: str
+    query: str
+    #: The documents as sent (strings or objects), returned with results when asked.
+    documents: list[Any]
+    #: The text ranked for each document.
+    texts: list[str]
+    top_n: int | None = None
+    return_documents: bool = False
+    #: Fields left over: provider parameters, checked against the model's provider.
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+def _invalid(message: str, code: str = "invalid_field") -> ApiError:
+    return ApiError(422, "invalid_request_error", message, code=code)
+
+
+def _too_much(message: str, code: str) -> ApiError:
+    return ApiError(400, "invalid_request_error", message, code=code)
+
+
+def load_json(body: bytes) -> dict[str, Any]:
+    """The request body as a JSON object; raise `ApiError` when it is not one."""
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ApiError(
+            400, "invalid_request_error", f"The body is not valid JSON: {exc}.", code="invalid_json"
+        ) from None
+    if not isinstance(data, dict):
+        raise _invalid(f"The body must be a JSON object, got {_kind(data)}.")
+    return data
+
+
+def parse_call(shape: Shape, data: dict[str, Any], limits: Limits) -> RerankCall:
+    """Check a request body's fields; raise `ApiError` saying what to fix."""
+    model = data.get("model")
+    if not isinstance(model, str) or not model:
+        raise _invalid("'model' is required: a model name from GET /v1/models.", "missing_model")
+    if shape == "nim":
+        return _parse_nim(data, model, limits)
+    return _parse_cohere(shape, data, model, limits)
+
+
+def _parse_cohere(shape: Shape, data: dict[str, Any], model: str, limits: Limits) -> RerankCall:
+    for name, advice in _UNSUPPORTED.items():
+        if data.get(name) is not None:
+            raise _invalid(f"'{name}' is not supported by this proxy; {advice}.", "unsupported")
+    query = _query(data.get("query"), limits)
+    documents = data.get("documents")
+    if not isinstance(documents, list) or not documents:
+        raise _invalid("'documents' must be a non-empty list of strings or objects.")
+    _count(len(documents), limits)
+    rank_fields = data.get("rank_fields")
+    if rank_fields is not None and (
+        not isinstance(rank_fields, list)
+        or not rank_fields
+        or not all(isinstance(f, str) for f in rank_fields)
+    ):
+        raise _invalid("'rank_fields' must be a non-empty list of field names.")
+    texts = [_text(i, doc, rank_fields, limits) for i, doc in enumerate(documents)]
+    return_documents = data.get("return_documents", _RETURN_DOCUMENTS_DEFAULT[shape])
+    if return_documents is None:
+        return_documents = _RETURN_DOCUMENTS_DEFAULT[shape]
+    if not isinstance(return_documents, bool):
+        raise _invalid("'return_documents' must be true or false.")
+    params = {k: v for k, v in data.items() if k not in _COHERE_FIELDS}
+    nested = data.get("params")
+    if nested is not None:
+        if not isinstance(nested, dict):
+            raise _invalid("'params' must be an object of provider parameters.")
+        params.update(nested)
+    return RerankCall(
+        shape,
+        model,
+        query,
+        documents,
+        texts,
+        _top_n(data.get("top_n")),
+        return_documents,
+        params,
+    )
+
+
+def _parse_nim(data: dict[str, Any], model: str, limits: Limits) -> RerankCall:
+    query = data.get("query")
+    if not isinstance(query, dict) or set(query) != {"text"}:
+        raise _invalid('\'query\' must be an object {"text": "..."}.')
+    text = _query(query["text"], limits)
+    passages = data.get("passages")
+    if not isinstance(passages, list) or not passages:
+        raise _invalid('\'passages\' must be a non-empty list of {"text": "..."} objects.')
+    _count(len(passages), limits)
+    texts = []
+    for i, passage in enumerate(passages):
+        if not isinstance(passage, dict) or not isinstance(passage.get("text"), str):
+            raise _invalid(f"passages[{i}] must be an object with a string 'text'.")
+        texts.append(_length(i, passage["text"], limits))
+    params = {k: v for k, v in data.items() if k not in _NIM_FIELDS}
+    return RerankCall("nim", model, text, passages, texts, None, False, params)
+
+
+def check_params(call: RerankCall, accepted: Mapping[str, Any]) -> None:
+    """Refuse any field that is not a parameter the model's provider accepts."""
+    for name, value in call.params.items():
+        if name not in accepted:
+            base = _NIM_FIELDS if call.shape == "nim" else _COHERE_FIELDS - {"params"}
+            allowed = ", ".join([*sorted(base), *sorted(accepted)])
+            raise _invalid(
+                f"Unknown field {name!r} for model {call.model!r}. Accepted fields: {allowed}.",
+                "unknown_field",
+            )
+        try:
+            accepted[name].validate(name, value)
+        except ValueError as exc:
+            raise _invalid(str(exc)) from None
+
+
+def _query(value: Any, limits: Limits) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise _invalid("'query' must be a non-empty string.")
+    if len(value) > limits.max_query_chars:
+        raise _too_much(
+            f"The query has {len(value)} characters; the limit is {limits.max_query_chars}.",
+            "query_too_long",
+        )
+    return value
+
+
+def _count(n: int, limits: Limits) -> None:
+    if n > limits.max_documents:
+        raise _too_much(
+            f"{n} documents exceed the limit of {limits.max_documents} per request; split them.",
+            "too_many_documents",
+        )
+
+
+def _text(i: int, doc: Any, rank_fields: list[str] | None, limits: Limits) -> str:
+    if isinstance(doc, str):
+        return _length(i, doc, limits)
+    if not isinstance(doc, dict):
+        raise _invalid(f"documents[{i}] must be a string or an object, got {_kind(doc)}.")
+    if rank_fields is None:
+        text = doc.get("text")
+        if not isinstance(text, str):
+            raise _invalid(
+                f"documents[{i}] has no string 'text'; add one or name fields in rank_fields."
+            )
+        return _length(i, text, limits)
+    parts = []
+    for name in rank_fields:
+        value = doc.get(name)
+        if value is not None:
+            parts.append(f"{name}: {value if isinstance(value, str) else json.dumps(value)}")
+    return _length(i, "\n".join(parts), limits)
+
+
+def _length(i: int, text: str, limits: Limits) -> str:
+    if len(text) > limits.max_document_chars:
+        raise _too_much(
+            f"documents[{i}] has {len(text)} characters; the limit is {limits.max_document_chars}.",
+            "document_too_long",
+        )
+    return text
+
+
+def _top_n(value: Any) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise _invalid("'top_n' must be a whole number >= 1.")
+    return value
+
+
+def _kind(value: Any) -> str:
+    return "null" if value is None else type(value).__name__
+
+
+def format_answer(
+    call: RerankCall, response: RerankResponse, model_name: str, provider: str, score_kind: str
+) -> dict[str, Any]:
+    """The answer in the caller's shape."""
+    results = response.results
+    if call.shape == "nim":
+        return {"rankings": [{"index": r.index, "logit": r.relevance_score} for r in results]}
+    documents = call.documents
+    if call.return_documents:
+        items = [
+            {
+                "index": r.index,
+                "relevance_score": r.relevance_score,
+                "document": _as_object(documents[r.index]),
+            }
+            for r in results
+        ]
+    else:
+        items = [{"index": r.index, "relevance_score": r.relevance_score} for r in results]
+    version = "2" if call.shape == "cohere_v2" else "1"
+    meta: dict[str, Any] = {
+        "api_version": {"version": version},
+        "provider": provider,
+        "score_kind": score_kind,
+    }
+    usage = response.meta.usage if response.meta is not None else None
+    if usage:
+        meta["usage"] = usage
+    return {"id": response.id, "model": model_name, "results": items, "meta": meta}
+
+
+def _as_object(document: Any) -> Any:
+    return {"text": document} if isinstance(document, str) else document

@@ -130,9 +130,10 @@ def test_missing_env_var_names_field_and_variable(tmp_path):
 
 
 def test_unknown_provider_prefix_lists_installed(tmp_path):
-    message = error(tmp_path, "model_list: [{model_name: m, params: {model: cohere/rerank-v3}}]")
+    message = error(tmp_path, "model_list: [{model_name: m, params: {model: cohre/rerank-v3}}]")
     assert "model_list[0].params" in message
-    assert "'cohere'" in message
+    assert "'cohre'" in message
+    assert "Did you mean 'cohere'" in message
     assert "nvidia_nim" in message and "local" in message
 
 

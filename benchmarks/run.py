@@ -43,6 +43,7 @@ SCENARIOS: dict[str, Callable[[argparse.Namespace], Result]] = {
     "peers": lambda a: peers.run(a.quick, install=a.install_peers),
 }
 DOCS = ROOT / "docs" / "benchmarks.md"
+QUICK_NOTE = ", quick mode: numbers meaningless"
 
 
 def machine() -> dict[str, Any]:
@@ -110,12 +111,8 @@ def evaluate_targets(results: dict[str, Result]) -> list[dict[str, Any]]:
             get("proxy", "x_direct"),
             lambda x: x >= 0.25,
         ),
-        target(
-            "proxy startup s", "< 1", get("proxy", "startup_s"), lambda x: x < 1
-        ),
-        target(
-            "proxy idle RSS MiB", "< 60", get("proxy", "rss_idle_mib"), lambda x: x < 60
-        ),
+        target("proxy startup s", "< 1", get("proxy", "startup_s"), lambda x: x < 1),
+        target("proxy idle RSS MiB", "< 60", get("proxy", "rss_idle_mib"), lambda x: x < 60),
         target(
             "proxy req/s, x litellm proxy",
             ">= 20",
@@ -156,7 +153,9 @@ def main(argv: list[str] | None = None) -> int:
         print(report.markdown(results[name]), flush=True)
     targets = evaluate_targets(results)
     print(report.targets_markdown(targets), flush=True)
-    command = "uv run python benchmarks/run.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    command = "uv run python benchmarks/run.py " + " ".join(
+        argv if argv is not None else sys.argv[1:]
+    )
     payload = {
         "command": command.strip(),
         "quick": args.quick,
@@ -179,7 +178,7 @@ def docs_section(payload: dict[str, Any], results: dict[str, Result], targets: l
     versions = ", ".join(f"{k} {v}" for k, v in m["versions"].items() if v)
     parts = [
         f"Measured {payload['started']} with `{payload['command']}` "
-        f"({payload['seconds']} s{', quick mode: numbers meaningless' if payload['quick'] else ''}).",
+        f"({payload['seconds']} s{QUICK_NOTE if payload['quick'] else ''}).",
         "",
         f"Machine: {m['cpu']}, {m['cores']} cores, Python {m['python']}, {m['platform']}.",
         f"Versions: {versions}.",

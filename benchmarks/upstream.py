@@ -196,7 +196,9 @@ class UpstreamProcess:
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         if self.command is None:
             cmd = [sys.executable, "-m", "benchmarks.upstream", "--port", "0", *self.args]
-            self.process = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
+            self.process = subprocess.Popen(
+                cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True
+            )
             assert self.process.stdout is not None
             line = self.process.stdout.readline()
             if not line.startswith("READY "):

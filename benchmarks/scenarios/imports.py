@@ -29,9 +29,7 @@ CASES = {
 def time_in_fresh_process(code: str, python: str = sys.executable) -> float:
     """Seconds `code` takes in a new interpreter, timed from inside it."""
     wrapped = (
-        "import time\n_t = time.perf_counter()\n"
-        + code
-        + "\nprint(time.perf_counter() - _t)\n"
+        "import time\n_t = time.perf_counter()\n" + code + "\nprint(time.perf_counter() - _t)\n"
     )
     out = subprocess.run([python, "-c", wrapped], capture_output=True, text=True, check=True)
     return float(out.stdout.strip().splitlines()[-1])

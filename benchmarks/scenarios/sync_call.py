@@ -82,7 +82,9 @@ def run(quick: bool) -> Result:
     for label, m in data.items():
         m["x_floor_mean"] = ratio(m["mean_ms"], floor["mean_ms"])
         m["x_floor_p50"] = ratio(m["p50_ms"], floor["p50_ms"])
-        rows.append([label, m["mean_ms"], m["p50_ms"], m["p99_ms"], m["x_floor_mean"], m["x_floor_p50"]])
+        rows.append(
+            [label, m["mean_ms"], m["p50_ms"], m["p99_ms"], m["x_floor_mean"], m["x_floor_p50"]]
+        )
     return Result(
         scenario="sync",
         title=f"2. Sync per-call (20 docs of ~100 words, {calls} calls each)",

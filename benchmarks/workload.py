@@ -13,12 +13,12 @@ NIM_MODEL = "nvidia/llama-3.2-nv-rerankqa-1b-v2"
 API_KEY = "nvapi-bench-not-a-secret"
 QUERY = "What is the GPU memory bandwidth of H100 SXM?"
 
-_WORDS = (
+_WORDS = (  # noqa: SIM905 (a list literal of 50 words reads worse)
     "gpu memory bandwidth hopper grace interconnect tensor core throughput latency cache "
     "server rack cooling power efficiency inference training model batch token sequence "
     "precision accelerator cluster network fabric storage nvlink pcie die transistor clock "
     "the a of and to in is that for with as on by at from this are be"
-).split()  # noqa: SIM905 (a list literal of 50 words reads worse)
+).split()
 
 
 def documents(count: int, words: int = 100, seed: int = 0) -> list[str]:

@@ -27,7 +27,7 @@ from .errors import (
 )
 from .provider import HttpProvider, Provider, ProviderRequest, Ranking
 from .registry import ProviderRegistry
-from .types import Document, RerankMeta, RerankResponse, RerankResult
+from .types import RerankResponse
 from .validation import DocumentInput, check_documents, check_flag, check_query, check_top_n
 from .wire import HttpRequest, HttpResponse
 
@@ -96,21 +96,27 @@ def finish(prepared: Prepared, ranking: Ranking) -> RerankResponse:
     if request.top_n is not None:
         del scores[request.top_n :]
     originals = prepared.documents
-    results = [
-        RerankResult.model_construct(
-            index=index,
-            relevance_score=score,
-            document=_document(originals[index]) if request.return_documents else None,
-        )
-        for index, score in scores
-    ]
-    return RerankResponse.model_construct(
-        id=ranking.id or uuid.uuid4().hex,
-        model=request.full_model,
-        results=results,
-        meta=RerankMeta.model_construct(
-            provider=request.prefix, score_kind=prepared.provider.score_kind, usage=ranking.usage
-        ),
+    attach = request.return_documents
+    # One pydantic-core validation of plain data costs a third of 2n+2 `model_construct`
+    # calls (benchmarks: the sync per-call scenario), and checks the same fields.
+    return RerankResponse.model_validate(
+        {
+            "id": ranking.id or uuid.uuid4().hex,
+            "model": request.full_model,
+            "results": [
+                {
+                    "index": index,
+                    "relevance_score": score,
+                    "document": _document(originals[index]) if attach else None,
+                }
+                for index, score in scores
+            ],
+            "meta": {
+                "provider": request.prefix,
+                "score_kind": prepared.provider.score_kind,
+                "usage": ranking.usage,
+            },
+        }
     )
 
 
@@ -204,10 +210,10 @@ def _checked_scores(prepared: Prepared, ranking: Ranking) -> list[tuple[int, flo
     return scores
 
 
-def _document(original: DocumentInput) -> Document:
+def _document(original: DocumentInput) -> dict[str, Any]:
     if isinstance(original, str):
-        return Document.model_construct(text=original)
-    return Document.model_validate(dict(original))
+        return {"text": original}
+    return dict(original)
 
 
 def _env(name: str | None) -> str | None:

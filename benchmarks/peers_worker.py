@@ -19,8 +19,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.scenarios.imports import time_in_fresh_process  # noqa: E402
-from benchmarks.workload import (  # noqa: E402
+from benchmarks.scenarios.imports import time_in_fresh_process
+from benchmarks.workload import (
     API_KEY,
     MODEL,
     NIM_PATH,
@@ -108,7 +108,7 @@ async def _async(base: str, concurrency: int, calls: int) -> dict[str, Any]:
             remaining = calls
             latencies: list[float] = []
 
-            async def worker(call: Any = call) -> None:
+            async def worker(call: Any = call, latencies: list[float] = latencies) -> None:
                 nonlocal remaining
                 while remaining > 0:
                     remaining -= 1

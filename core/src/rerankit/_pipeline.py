@@ -11,8 +11,8 @@ from __future__ import annotations
 import email.utils
 import math
 import os
-import time
 import random
+import time
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 import rerankit
-from rerankit._transport import default_async_transport
+from rerankit._transport import AiohttpClient, default_async_client
 from rerankit.errors import ProviderConnectionError, ProviderTimeoutError
 from tests.conftest import NIM_KEY
 
@@ -24,14 +24,43 @@ MODEL = "nvidia_nim/nvidia/llama-3_2-nv-rerankqa-1b-v2"
 DOCS = ["H100 delivers 3TB/s of memory bandwidth", "A100 has 2TB/s", "V100 offers 900GB/s"]
 
 
-def test_default_is_the_aiohttp_transport_when_installed(monkeypatch):
+async def test_default_is_the_aiohttp_client_when_installed(monkeypatch):
     monkeypatch.delenv("RERANKIT_ASYNC_TRANSPORT", raising=False)
-    assert isinstance(default_async_transport(), httpx_aiohttp.AiohttpTransport)
+    client = default_async_client(None, 5.0)
+    assert isinstance(client, AiohttpClient)
+    assert isinstance(client._transport, httpx_aiohttp.AiohttpTransport)
+    await client.aclose()
 
 
-def test_environment_switch_selects_httpx_own_transport(monkeypatch):
+async def test_environment_switch_selects_httpx_own_transport(monkeypatch):
     monkeypatch.setenv("RERANKIT_ASYNC_TRANSPORT", "httpx")
-    assert default_async_transport() is None
+    client = default_async_client(None, 5.0)
+    assert type(client) is httpx.AsyncClient
+    await client.aclose()
+
+
+async def test_a_given_transport_is_used_as_is():
+    mock = httpx.MockTransport(lambda request: httpx.Response(204))
+    client = default_async_client(mock, 5.0)
+    assert type(client) is httpx.AsyncClient
+    assert (await client.get("http://example.invalid/")).status_code == 204
+    await client.aclose()
+
+
+async def test_other_httpx_calls_go_through_the_aiohttp_transport(nim):
+    client = default_async_client(None, 5.0)
+    response = await client.get(nim.url + "/v1/health/ready")
+    assert response.status_code == 200
+    with pytest.raises(httpx.ConnectError):
+        await client.get("http://127.0.0.1:9/")
+    await client.aclose()
+
+
+async def test_per_call_timeout_applies_on_the_short_path(nim):
+    async with rerankit.AsyncClient(timeout=30) as client:
+        nim.enqueue_faults(["hang"])
+        with pytest.raises(ProviderTimeoutError):
+            await client.rerank(MODEL, "q", DOCS, api_base=nim.url, api_key=NIM_KEY, timeout=0.3)
 
 
 async def test_rerank_over_the_default_transport_matches_httpx_transport(nim):

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from ._pipeline import Prepared, error_for_status, finish, prepare
-from ._transport import default_async_transport
+from ._transport import default_async_client
 from .errors import ProviderConnectionError, ProviderError, ProviderTimeoutError
 from .provider import HttpProvider, LocalProvider
 from .registry import ProviderRegistry, default_registry
@@ -200,8 +200,7 @@ class AsyncClient(_ClientBase):
 
     def _http_client(self) -> httpx.AsyncClient:
         if self._http is None:
-            transport = self._transport or default_async_transport()
-            self._http = httpx.AsyncClient(transport=transport, timeout=self.timeout)
+            self._http = default_async_client(self._transport, self.timeout)
         return self._http
 
     async def rerank(

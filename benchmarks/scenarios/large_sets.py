@@ -58,7 +58,6 @@ def run(quick: bool) -> Result:
     import httpx
 
     import rerankit
-    from rerankit._default import shared_client
 
     result = Result(
         scenario="large",
@@ -94,5 +93,4 @@ def run(quick: bool) -> Result:
                         result.rows.append(
                             [size, latency * 1000, label, median, ratio(median, floor)]
                         )
-            shared_client().close()
     return result

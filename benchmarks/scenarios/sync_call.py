@@ -35,7 +35,6 @@ def clients(base: str, docs: list[str]) -> tuple[dict[str, Callable[[], Any]], C
     import httpx
 
     import rerankit
-    from rerankit._default import shared_client
 
     url, body, headers = base + NIM_PATH, nim_body(QUERY, docs), nim_headers()
     bare = httpx.Client(timeout=60)
@@ -49,8 +48,7 @@ def clients(base: str, docs: list[str]) -> tuple[dict[str, Callable[[], Any]], C
         return rerankit.rerank(MODEL, QUERY, docs, api_base=base, api_key=API_KEY)
 
     def close() -> None:
-        bare.close()
-        shared_client().close()
+        bare.close()  # rerankit's shared client stays open for later scenarios, as in an app
 
     return {FLOOR: floor, SUBJECT: subject}, close
 

@@ -46,6 +46,7 @@ def scoring_handler(seen: list[httpx.Request] | None = None):
 
 
 def client(handler=None, **kwargs) -> Client:
+    kwargs.setdefault("max_retries", 0)  # error mapping here; retries: tests/core/test_retry*.py
     transport = httpx.MockTransport(handler or scoring_handler())
     return Client(transport=transport, registry=registry(), **kwargs)
 
@@ -291,3 +292,16 @@ async def test_async_errors_are_typed():
 def test_provider_instance_is_shared_per_registry():
     reg = registry()
     assert isinstance(reg.get("echo"), EchoProvider)
+
+
+def test_key_echoed_by_the_upstream_is_redacted_from_the_error():
+    key = "sk-echoed-secret-123"
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(401, json={"message": f"invalid api key: {key}"})
+
+    client = Client(registry=registry(), transport=httpx.MockTransport(handle))
+    with pytest.raises(AuthenticationError) as info:
+        client.rerank("echo/m", "q", DOCS, api_key=key)
+    assert key not in str(info.value) and key not in (info.value.body or "")
+    assert "invalid api key: ***" in str(info.value)

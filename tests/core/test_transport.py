@@ -91,8 +91,8 @@ async def test_hanging_upstream_is_a_timeout(nim):
             await client.rerank(MODEL, "q", DOCS, api_base=nim.url, api_key=NIM_KEY)
 
 
-async def test_reset_connection_is_a_provider_error(nim):
-    async with rerankit.AsyncClient(timeout=5) as client:
+async def test_reset_connection_is_a_connection_error(nim):
+    async with rerankit.AsyncClient(timeout=5, max_retries=0) as client:
         nim.enqueue_faults(["reset"])
         with pytest.raises(ProviderConnectionError):
             await client.rerank(MODEL, "q", DOCS, api_base=nim.url, api_key=NIM_KEY)

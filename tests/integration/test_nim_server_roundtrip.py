@@ -132,10 +132,12 @@ def test_invalid_truncate_is_rejected_before_sending(nim):
     assert nim.requests == []
 
 
-def test_more_than_512_passages_is_rejected_before_sending(nim):
-    with pytest.raises(InvalidRequestError, match="limit of 512"):
-        rerankit.Client().rerank(MODEL, QUERY, ["doc"] * 513, api_base=nim.url, api_key=NIM_KEY)
-    assert nim.requests == []
+def test_more_than_512_passages_are_split_into_requests_of_at_most_512(nim):
+    docs = [f"doc {i} about H100 bandwidth" if i % 7 else f"doc {i}" for i in range(513)]
+    r = rerankit.Client().rerank(MODEL, QUERY, docs, api_base=nim.url, api_key=NIM_KEY)
+    assert sorted(len(req.json["passages"]) for req in nim.requests) == [1, 512]
+    assert [x.index for x in r.results] == expected_order(QUERY, docs)
+    assert r.meta.chunks == 2
 
 
 def test_unknown_model_path_is_not_found(nim):

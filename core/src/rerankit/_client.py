@@ -1,127 +1,122 @@
-"""The clients: `Client` (sync) and `AsyncClient` (async). They own all I/O.
+"""The synchronous client, `Client`, and the re-export of `AsyncClient`. They own all I/O.
 
 Each holds one pooled httpx client, created on first HTTP use and reused for every call;
 closing the rerankit client closes its pool. Sync is a plain `httpx.Client`, never a bridge
 onto an event loop.
+
+The overall deadline: httpx's timeouts are per operation, so a server that drips a byte
+every second never trips a read timeout. The sync client therefore streams each answer,
+checks the deadline between the pieces it reads, gives every operation only what is left
+of the call, and (on the pools it creates) caps every socket operation at the deadline
+(`_deadline_io`), so a stall after a few bytes ends at the deadline too.
+
+A large call's chunks run on a small thread pool (`max_concurrency` threads, created only
+when a call has more than one chunk).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import threading
+import time
+from collections.abc import Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from types import TracebackType
 from typing import Any, Self
-from urllib.parse import urlsplit
 
 import httpx
 
-from ._pipeline import Prepared, error_for_status, finish, prepare
-from ._transport import default_async_client
-from .errors import ProviderConnectionError, ProviderError, ProviderTimeoutError
-from .provider import HttpProvider, LocalProvider
-from .registry import ProviderRegistry, default_registry
+from ._async_client import AsyncClient
+from ._base_client import (
+    DEFAULT_BACKOFF,
+    DEFAULT_BACKOFF_MAX,
+    DEFAULT_MAX_CONCURRENCY,
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_TIMEOUT,
+    UNSET,
+    CallArgs,
+    CallOptions,
+    ClientBase,
+    DocumentLimits,
+    TimeoutTypes,
+    transport_error,
+    wire_response,
+)
+from ._deadline_io import deadline_scope
+from ._deadline_io import install as install_deadline
+from ._fallback import failure_record, note_fallbacks, should_fall_back
+from ._pipeline import Part, Prepared, finish, merged, rank_part
+from ._retry import CallStats
+from .errors import ProviderError
+from .provider import LocalProvider, Ranking
+from .registry import ProviderRegistry
 from .types import RerankResponse
 from .validation import DocumentInput
-from .wire import HttpResponse
 
 __all__ = ["Client", "AsyncClient", "DEFAULT_TIMEOUT"]
 
-#: Seconds for a whole call unless the client or the call says otherwise.
-DEFAULT_TIMEOUT = 60.0
 
-TimeoutTypes = float | httpx.Timeout | None
-
-
-class _ClientBase:
-    """Configuration and the sans-I/O steps both clients share."""
-
-    def __init__(
-        self,
-        *,
-        timeout: TimeoutTypes = DEFAULT_TIMEOUT,
-        registry: ProviderRegistry | None = None,
-        drop_params: bool = False,
-    ) -> None:
-        self.timeout = timeout
-        self.drop_params = drop_params
-        self._registry = registry
-
-    @property
-    def registry(self) -> ProviderRegistry:
-        """The providers this client routes to (the installed plugins by default)."""
-        if self._registry is None:
-            self._registry = default_registry()
-        return self._registry
-
-    def _prepare(
-        self,
-        model: str,
-        query: str,
-        documents: Sequence[DocumentInput],
-        top_n: int | None,
-        return_documents: bool,
-        api_key: str | None,
-        api_base: str | None,
-        drop_params: bool | None,
-        params: Mapping[str, Any],
-    ) -> Prepared:
-        return prepare(
-            self.registry,
-            model,
-            query,
-            documents,
-            top_n=top_n,
-            return_documents=return_documents,
-            api_key=api_key,
-            api_base=api_base,
-            drop_params=self.drop_params if drop_params is None else drop_params,
-            params=params,
-        )
-
-    def _timeout(self, timeout: TimeoutTypes | object) -> TimeoutTypes:
-        return self.timeout if timeout is _UNSET else timeout  # type: ignore[return-value]
-
-    @staticmethod
-    def _finish(prepared: Prepared, response: httpx.Response) -> RerankResponse:
-        wire = HttpResponse(
-            status_code=response.status_code,
-            headers={k.lower(): v for k, v in response.headers.items()},
-            content=response.content,
-        )
-        if not 200 <= wire.status_code < 300:
-            raise error_for_status(prepared, wire)
-        provider = prepared.provider
-        assert isinstance(provider, HttpProvider)
-        return finish(prepared, provider.parse_response(wire, prepared.request))
+class _Cancelled(Exception):
+    """Another chunk of the call failed; this one stops at its next check."""
 
 
-_UNSET: Any = object()
-
-
-class Client(_ClientBase):
+class Client(ClientBase):
     """A synchronous rerank client with a pooled connection per upstream host.
 
     ```python
-    with rerankit.Client(timeout=10) as client:
+    with rerankit.Client(timeout=10, max_retries=3, fallbacks=["local/bm25"]) as client:
         response = client.rerank("local/bm25", "query", ["a document", "another"])
     ```
+
+    `timeout` (seconds) bounds a whole call: every retry, chunk and fallback.
+    `max_retries` retries a chunk on 408/429/5xx, timeouts and connection errors.
+    `fallbacks` are models tried in order when the model fails after its retries.
+    `max_documents_per_request` overrides the providers' per-request limits (an int for
+    every model, or a mapping from model string or prefix to an int); larger calls are
+    split and sent `max_concurrency` chunks at a time. Every option can also be passed to
+    `rerank` for one call.
     """
 
     def __init__(
         self,
         *,
         timeout: TimeoutTypes = DEFAULT_TIMEOUT,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        fallbacks: Sequence[str] | None = None,
+        max_documents_per_request: DocumentLimits = None,
+        max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
+        retry_backoff: float = DEFAULT_BACKOFF,
+        retry_backoff_max: float = DEFAULT_BACKOFF_MAX,
         transport: httpx.BaseTransport | None = None,
         http_client: httpx.Client | None = None,
         registry: ProviderRegistry | None = None,
         drop_params: bool = False,
     ) -> None:
-        super().__init__(timeout=timeout, registry=registry, drop_params=drop_params)
+        super().__init__(
+            timeout=timeout,
+            max_retries=max_retries,
+            fallbacks=fallbacks,
+            max_documents_per_request=max_documents_per_request,
+            max_concurrency=max_concurrency,
+            retry_backoff=retry_backoff,
+            retry_backoff_max=retry_backoff_max,
+            registry=registry,
+            drop_params=drop_params,
+        )
         self._transport = transport
         self._http = http_client
+        self._http_lock = threading.Lock()
+        #: True once our own pool caps every socket operation at the call's deadline.
+        self._sockets_capped = False
 
     def _http_client(self) -> httpx.Client:
         if self._http is None:
-            self._http = httpx.Client(transport=self._transport, timeout=self.timeout)
+            with self._http_lock:  # chunk threads may race to create it
+                if self._http is None:
+                    transport = self._transport
+                    if transport is None:
+                        transport = httpx.HTTPTransport()
+                        self._sockets_capped = install_deadline(transport)
+                    self._http = httpx.Client(transport=transport, timeout=self.timeout)
         return self._http
 
     def rerank(
@@ -134,30 +129,183 @@ class Client(_ClientBase):
         return_documents: bool = True,
         api_key: str | None = None,
         api_base: str | None = None,
-        timeout: TimeoutTypes = _UNSET,
+        timeout: TimeoutTypes = UNSET,
+        max_retries: int = UNSET,
+        fallbacks: Sequence[str] | None = UNSET,
+        max_documents_per_request: int | None = None,
+        max_concurrency: int = UNSET,
         drop_params: bool | None = None,
         **params: Any,
     ) -> RerankResponse:
-        """Rank `documents` by relevance to `query` with `model` (`prefix/model-name`)."""
-        prepared = self._prepare(
-            model, query, documents, top_n, return_documents, api_key, api_base, drop_params, params
+        """Rank `documents` by relevance to `query` with `model` (`prefix/model-name`).
+
+        `timeout`, `max_retries`, `fallbacks`, `max_documents_per_request` and
+        `max_concurrency` override the client's settings for this call.
+        """
+        args = CallArgs(
+            query,
+            documents,
+            top_n,
+            return_documents,
+            api_key,
+            api_base,
+            self.drop_params if drop_params is None else drop_params,
+            params,
+            max_documents_per_request,
         )
+        prepared = self._prepare(model, args)  # bad input raises here, before any I/O
+        options = self._options(timeout, max_retries, fallbacks, max_concurrency)
+        tried: list[dict[str, Any]] = []
+        chain = (model, *options.fallbacks)
+        for position, candidate in enumerate(chain):
+            if position:
+                prepared = self._prepare(candidate, args, primary=model)
+                options.stats.clear()
+            try:
+                return self._run(prepared, options, tried)
+            except ProviderError as error:
+                if position == len(chain) - 1 or not should_fall_back(error):
+                    raise note_fallbacks(error, tried) from None
+                tried.append(failure_record(candidate, error))
+        raise AssertionError("unreachable: the chain always ends in a return or a raise")
+
+    def _run(
+        self, prepared: Prepared, options: CallOptions, tried: list[dict[str, Any]]
+    ) -> RerankResponse:
         provider = prepared.provider
         if isinstance(provider, LocalProvider):
-            return finish(prepared, provider.rerank(prepared.request))
-        http = prepared.http
-        assert http is not None
+            rankings = [rank_part(prepared, p, provider.rerank(p.request)) for p in prepared.parts]
+        elif len(prepared.parts) == 1 or options.concurrency == 1:
+            rankings = [self._send_part(prepared, p, options, None) for p in prepared.parts]
+        else:
+            rankings = self._send_parts(prepared, options)
+        return finish(prepared, merged(prepared, rankings), self._meta(prepared, options, tried))
+
+    def _send_parts(self, prepared: Prepared, options: CallOptions) -> list[Ranking]:
+        """Send every chunk, `options.concurrency` at a time; the first failure fails all.
+
+        On a failure the call raises at once: chunks not yet started never start, and
+        chunks in flight stop at their next check (between retries and between the
+        pieces of an answer); their results are discarded.
+        """
+        parts = prepared.parts
+        results: list[Ranking | None] = [None] * len(parts)
+        cancelled = threading.Event()
+        pool = ThreadPoolExecutor(
+            max_workers=min(options.concurrency, len(parts)), thread_name_prefix="rerankit"
+        )
+        running: dict[Future[Ranking], int] = {}
+        upcoming = iter(range(len(parts)))
+
+        def start(index: int) -> None:
+            future = pool.submit(self._send_part, prepared, parts[index], options, cancelled)
+            running[future] = index
+
         try:
-            response = self._http_client().request(
-                http.method,
-                http.url,
-                headers=http.headers,
-                json=http.json,
-                timeout=self._timeout(timeout),
+            for index in upcoming:
+                start(index)
+                if len(running) >= options.concurrency:
+                    break
+            while running:
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for finished in done:
+                    index = running.pop(finished)
+                    results[index] = finished.result()  # raises the chunk's error
+                    following = next(upcoming, None)
+                    if following is not None:
+                        start(following)
+        finally:
+            cancelled.set()
+            pool.shutdown(wait=False, cancel_futures=True)
+        return [r for r in results if r is not None]
+
+    def _send_part(
+        self,
+        prepared: Prepared,
+        part: Part,
+        options: CallOptions,
+        cancelled: threading.Event | None,
+    ) -> Ranking:
+        """One chunk, retried per the policy within the call's deadline."""
+        stats = options.new_stats()
+        retry = 0
+        while True:
+            try:
+                return self._attempt(prepared, part, options, stats, cancelled)
+            except ProviderError as error:
+                delay = options.policy.delay(error, retry, options.deadline)
+                if delay is None or (cancelled is not None and cancelled.is_set()):
+                    raise self._gave_up(prepared, part, error, options, retry + 1) from None
+            retry += 1
+            stats.retries += 1
+            if cancelled is None:
+                time.sleep(delay)
+            elif cancelled.wait(delay):
+                raise _Cancelled
+
+    def _attempt(
+        self,
+        prepared: Prepared,
+        part: Part,
+        options: CallOptions,
+        stats: CallStats,
+        cancelled: threading.Event | None,
+    ) -> Ranking:
+        http = part.http
+        assert http is not None
+        if options.deadline.expired():
+            raise options.deadline_error(prepared)
+        stats.started()
+        client = self._http_client()
+        request = client.build_request(
+            http.method,
+            http.url,
+            headers=http.headers,
+            json=http.json,
+            timeout=options.operation_timeout(),
+        )
+        try:
+            with deadline_scope(options.deadline.at):
+                if self._sockets_capped and cancelled is None:
+                    # Every socket read already ends at the deadline: read in one go.
+                    response = client.send(request)
+                    content = response.content
+                else:
+                    response = client.send(request, stream=True)
+                    try:
+                        content = self._read(prepared, response, options, cancelled)
+                    finally:
+                        response.close()
+        except httpx.HTTPError as exc:
+            error = transport_error(prepared, part, exc)
+            stats.record(error)
+            raise error from None
+        try:
+            ranking = self._ranking(
+                prepared, part, wire_response(response.status_code, response.headers, content)
             )
-        except httpx.TransportError as exc:
-            raise _transport_error(prepared, exc) from None
-        return self._finish(prepared, response)
+        except ProviderError as error:
+            stats.record(error)
+            raise
+        stats.record(None, response.status_code)
+        return ranking
+
+    @staticmethod
+    def _read(
+        prepared: Prepared,
+        response: httpx.Response,
+        options: CallOptions,
+        cancelled: threading.Event | None,
+    ) -> bytes:
+        """The body, read piece by piece so that a slow drip cannot outlast the deadline."""
+        pieces: list[bytes] = []
+        for piece in response.iter_bytes():
+            pieces.append(piece)
+            if options.deadline.expired():
+                raise options.deadline_error(prepared)
+            if cancelled is not None and cancelled.is_set():
+                raise _Cancelled
+        return b"".join(pieces)
 
     def close(self) -> None:
         """Close the connection pool."""
@@ -174,103 +322,3 @@ class Client(_ClientBase):
         tb: TracebackType | None,
     ) -> None:
         self.close()
-
-
-class AsyncClient(_ClientBase):
-    """An asynchronous rerank client; native async I/O on a pooled `httpx.AsyncClient`.
-
-    ```python
-    async with rerankit.AsyncClient() as client:
-        response = await client.rerank("local/bm25", "query", ["a document"])
-    ```
-    """
-
-    def __init__(
-        self,
-        *,
-        timeout: TimeoutTypes = DEFAULT_TIMEOUT,
-        transport: httpx.AsyncBaseTransport | None = None,
-        http_client: httpx.AsyncClient | None = None,
-        registry: ProviderRegistry | None = None,
-        drop_params: bool = False,
-    ) -> None:
-        super().__init__(timeout=timeout, registry=registry, drop_params=drop_params)
-        self._transport = transport
-        self._http = http_client
-
-    def _http_client(self) -> httpx.AsyncClient:
-        if self._http is None:
-            self._http = default_async_client(self._transport, self.timeout)
-        return self._http
-
-    async def rerank(
-        self,
-        model: str,
-        query: str,
-        documents: Sequence[DocumentInput],
-        *,
-        top_n: int | None = None,
-        return_documents: bool = True,
-        api_key: str | None = None,
-        api_base: str | None = None,
-        timeout: TimeoutTypes = _UNSET,
-        drop_params: bool | None = None,
-        **params: Any,
-    ) -> RerankResponse:
-        """Rank `documents` by relevance to `query` with `model` (`prefix/model-name`)."""
-        prepared = self._prepare(
-            model, query, documents, top_n, return_documents, api_key, api_base, drop_params, params
-        )
-        provider = prepared.provider
-        if isinstance(provider, LocalProvider):
-            return finish(prepared, await provider.arerank(prepared.request))
-        http = prepared.http
-        assert http is not None
-        try:
-            response = await self._http_client().request(
-                http.method,
-                http.url,
-                headers=http.headers,
-                json=http.json,
-                timeout=self._timeout(timeout),
-            )
-        except httpx.TransportError as exc:
-            raise _transport_error(prepared, exc) from None
-        return self._finish(prepared, response)
-
-    async def aclose(self) -> None:
-        """Close the connection pool."""
-        if self._http is not None:
-            await self._http.aclose()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
-
-
-def _transport_error(prepared: Prepared, exc: httpx.TransportError) -> ProviderError:
-    request = prepared.request
-    http = prepared.http
-    # Scheme, host and path only: a query string could carry a credential.
-    where = urlsplit(http.url)._replace(query="", fragment="").geturl() if http else "?"
-    kind = type(exc).__name__
-    if isinstance(exc, httpx.TimeoutException):
-        return ProviderTimeoutError(
-            f"{prepared.provider.name} did not answer in time ({kind}) at {where} for model "
-            f"{request.full_model!r}. Raise timeout= or check the upstream.",
-            provider=prepared.provider.name,
-            model=request.full_model,
-        )
-    return ProviderConnectionError(
-        f"Could not reach {prepared.provider.name} at {where} for model "
-        f"{request.full_model!r} ({kind}: {exc}). Check api_base and that the server is up.",
-        provider=prepared.provider.name,
-        model=request.full_model,
-    )

@@ -50,7 +50,8 @@ def rerank(
     """Rank `documents` by relevance to `query` with `model` (`prefix/model-name`).
 
     Keyword arguments are those of `Client.rerank`: `top_n`, `return_documents`,
-    `api_key`, `api_base`, `timeout`, `drop_params` and provider parameters.
+    `api_key`, `api_base`, `timeout`, `max_retries`, `fallbacks`,
+    `max_documents_per_request`, `max_concurrency`, `drop_params` and provider parameters.
     """
     return shared_client().rerank(model, query, documents, **kwargs)
 

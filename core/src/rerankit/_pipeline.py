@@ -1,7 +1,8 @@
 """The I/O-free steps of one call, shared by the sync and the async client.
 
-`prepare` validates the input, routes the model, resolves credentials and checks the
-provider's parameters. `finish` turns the provider's `Ranking` into the unified response
+`prepare` validates the input, routes the model, resolves credentials, checks the
+provider's parameters and splits the documents into per-request chunks (`_chunking`).
+`finish` turns the provider's `Ranking` into the unified response
 (index checks, sort, `top_n`, documents) in this one place. `error_for_status` maps an
 upstream error answer to a typed error.
 """
@@ -18,11 +19,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ._chunking import checked_scores, chunk_ranges, chunk_request, merge
 from .errors import (
+    APIStatusError,
     InvalidParameterError,
-    InvalidRequestError,
-    InvalidResponseError,
-    ProviderError,
     status_error,
 )
 from .provider import HttpProvider, Provider, ProviderRequest, Ranking
@@ -31,7 +31,19 @@ from .types import RerankResponse
 from .validation import DocumentInput, check_documents, check_flag, check_query, check_top_n
 from .wire import HttpRequest, HttpResponse
 
-__all__ = ["Prepared", "RerankitWarning", "prepare", "finish", "error_for_status"]
+__all__ = [
+    "Part",
+    "Prepared",
+    "RerankitWarning",
+    "prepare",
+    "check_limit",
+    "rank_part",
+    "merged",
+    "finish",
+    "error_for_status",
+    "parse_retry_after",
+    "redact",
+]
 
 #: The unified parameters every provider takes; everything else is provider-specific.
 UNIFIED_PARAMS = ("top_n", "return_documents", "api_key", "api_base")
@@ -42,13 +54,31 @@ class RerankitWarning(UserWarning):
 
 
 @dataclass(slots=True)
+class Part:
+    """One upstream request of a call: which documents it carries and what to send."""
+
+    documents: range
+    request: ProviderRequest
+    http: HttpRequest | None
+
+
+@dataclass(slots=True)
 class Prepared:
-    """One validated call, ready to send (or to run, for a local provider)."""
+    """One validated call, ready to send (or to run, for a local provider).
+
+    `parts` holds one `Part` per chunk: a single one unless the call has more documents
+    than the per-request limit.
+    """
 
     provider: Provider
     request: ProviderRequest
     documents: Sequence[DocumentInput]
-    http: HttpRequest | None
+    parts: list[Part]
+
+    @property
+    def http(self) -> HttpRequest | None:
+        """The upstream request of a single-chunk call (None for a local provider)."""
+        return self.parts[0].http
 
 
 def prepare(
@@ -63,8 +93,13 @@ def prepare(
     api_base: str | None,
     drop_params: bool,
     params: Mapping[str, Any],
+    max_documents_per_request: int | None = None,
+    warn_dropped: bool = True,
 ) -> Prepared:
-    """Validate and route one call; build the upstream request for an HTTP provider."""
+    """Validate and route one call; build the upstream request(s) for an HTTP provider.
+
+    `max_documents_per_request` overrides the provider's own limit (None: keep it).
+    """
     prefix, provider, rest = registry.resolve(model)
     texts = check_documents(documents)
     request = ProviderRequest(
@@ -74,24 +109,76 @@ def prepare(
         documents=texts,
         top_n=check_top_n(top_n),
         return_documents=check_flag("return_documents", return_documents),
-        params=_check_params(provider, prefix, params, drop_params),
+        params=_check_params(provider, prefix, params, drop_params, warn_dropped),
         api_key=api_key or _env(provider.api_key_env),
         api_base=api_base or _first_env(provider.api_base_env),
     )
-    limit = provider.max_documents_per_request
-    if limit is not None and len(texts) > limit:
-        raise InvalidRequestError(
-            f"{len(texts)} documents exceed {provider.name}'s limit of {limit} per request; "
-            f"pass at most {limit} documents per call."
+    limit = check_limit(max_documents_per_request)
+    if limit is None:
+        limit = provider.max_documents_per_request
+    ranges = chunk_ranges(len(texts), limit)
+    requests = [request] if len(ranges) == 1 else [chunk_request(request, r) for r in ranges]
+    if isinstance(provider, HttpProvider):
+        parts = [
+            Part(r, q, provider.build_request(q)) for r, q in zip(ranges, requests, strict=True)
+        ]
+    else:
+        parts = [Part(r, q, None) for r, q in zip(ranges, requests, strict=True)]
+    return Prepared(provider, request, documents, parts)
+
+
+def check_limit(value: object, name: str = "max_documents_per_request") -> int | None:
+    """A per-request document limit or concurrency: None or a whole number >= 1."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InvalidParameterError(
+            f"{name} must be a whole number >= 1 or None, got {type(value).__name__} {value!r}.",
+            parameter=name,
         )
-    http = provider.build_request(request) if isinstance(provider, HttpProvider) else None
-    return Prepared(provider, request, documents, http)
+    return value
 
 
-def finish(prepared: Prepared, ranking: Ranking) -> RerankResponse:
-    """Check the ranking, sort it best first, cut to `top_n`, attach documents."""
+def rank_part(prepared: Prepared, part: Part, ranking: Ranking) -> Ranking:
+    """Check one chunk's ranking against the documents it was sent (before merging)."""
+    if len(prepared.parts) == 1:
+        return ranking  # `finish` checks a single-chunk call
     request = prepared.request
-    scores = _checked_scores(prepared, ranking)
+    ranking.scores = checked_scores(
+        ranking,
+        size=len(part.documents),
+        top_n=request.top_n,
+        provider=prepared.provider.name,
+        model=request.full_model,
+    )
+    return ranking
+
+
+def merged(prepared: Prepared, rankings: Sequence[Ranking]) -> Ranking:
+    """The call's ranking from its chunks' rankings, indices into the caller's documents."""
+    if len(rankings) == 1:
+        return rankings[0]
+    return merge([p.documents for p in prepared.parts], rankings)
+
+
+def finish(
+    prepared: Prepared, ranking: Ranking, extra_meta: Mapping[str, Any] | None = None
+) -> RerankResponse:
+    """Check the ranking, sort it best first, cut to `top_n`, attach documents.
+
+    `extra_meta` adds fields to the response's `meta` (attempts, chunks, fallbacks tried).
+    """
+    request = prepared.request
+    if len(prepared.parts) > 1:
+        scores = list(ranking.scores)  # each chunk was checked by `rank_part` before merging
+    else:
+        scores = checked_scores(
+            ranking,
+            size=len(request.documents),
+            top_n=request.top_n,
+            provider=prepared.provider.name,
+            model=request.full_model,
+        )
     scores.sort(key=lambda pair: (-pair[1], pair[0]))
     if request.top_n is not None:
         del scores[request.top_n :]
@@ -115,21 +202,24 @@ def finish(prepared: Prepared, ranking: Ranking) -> RerankResponse:
                 "provider": request.prefix,
                 "score_kind": prepared.provider.score_kind,
                 "usage": ranking.usage,
+                **(extra_meta or {}),
             },
         }
     )
 
 
-def error_for_status(prepared: Prepared, response: HttpResponse) -> ProviderError:
+def error_for_status(prepared: Prepared, response: HttpResponse) -> APIStatusError:
     """The typed error for an upstream answer with a non-2xx status."""
     provider = prepared.provider
     message = provider.error_message(response) if isinstance(provider, HttpProvider) else None
+    # Some upstreams echo the key they rejected ("invalid api key: sk-..."); never keep it.
+    key = prepared.request.api_key
     return status_error(
         response.status_code,
         provider=provider.name,
         model=prepared.request.full_model,
-        body=response.text,
-        upstream_message=message,
+        body=redact(response.text, key),
+        upstream_message=redact(message, key) if message is not None else None,
         retry_after=parse_retry_after(response.headers.get("retry-after")),
     )
 
@@ -153,7 +243,11 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
 
 
 def _check_params(
-    provider: Provider, prefix: str, params: Mapping[str, Any], drop_params: bool
+    provider: Provider,
+    prefix: str,
+    params: Mapping[str, Any],
+    drop_params: bool,
+    warn_dropped: bool = True,
 ) -> dict[str, Any]:
     accepted = provider.params
     checked: dict[str, Any] = {}
@@ -173,41 +267,13 @@ def _check_params(
                 f"Accepted: {allowed}. Pass drop_params=True to drop unsupported parameters.",
                 parameter=sorted(unknown)[0],
             )
-        warnings.warn(
-            f"Dropped parameter(s) {names}: provider {prefix!r} does not accept them.",
-            RerankitWarning,
-            stacklevel=4,
-        )
+        if warn_dropped:
+            warnings.warn(
+                f"Dropped parameter(s) {names}: provider {prefix!r} does not accept them.",
+                RerankitWarning,
+                stacklevel=4,
+            )
     return checked
-
-
-def _checked_scores(prepared: Prepared, ranking: Ranking) -> list[tuple[int, float]]:
-    request = prepared.request
-    n = len(request.documents)
-
-    def bad(reason: str) -> InvalidResponseError:
-        return InvalidResponseError(
-            f"{prepared.provider.name} returned an invalid ranking for model "
-            f"{request.full_model!r}: {reason}.",
-            provider=prepared.provider.name,
-            model=request.full_model,
-        )
-
-    seen: set[int] = set()
-    scores: list[tuple[int, float]] = []
-    for index, score in ranking.scores:
-        if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < n:
-            raise bad(f"index {index!r} is not a position in the {n} documents sent")
-        if index in seen:
-            raise bad(f"index {index} appears more than once")
-        if isinstance(score, bool) or not isinstance(score, int | float) or math.isnan(score):
-            raise bad(f"the score of index {index} is {score!r}, not a number")
-        seen.add(index)
-        scores.append((index, float(score)))
-    wanted = n if not ranking.partial else min(n, request.top_n or n)
-    if len(scores) < wanted:
-        raise bad(f"{len(scores)} results for {wanted} expected; documents would be lost")
-    return scores
 
 
 def _document(original: DocumentInput) -> dict[str, Any]:
@@ -217,12 +283,17 @@ def _document(original: DocumentInput) -> dict[str, Any]:
 
 
 #: Response ids need to be unique, not secret: uuid4 reads os.urandom on every call, a
-#: system call that cost 10% of an async call in the profile (benchmarks/ docs).
+#: system call that cost 10% of an async call in the profile (docs/architecture.md).
 _ids = random.Random()
 
 
 def _new_id() -> str:
     return f"{_ids.getrandbits(128):032x}"
+
+
+def redact(text: str, secret: str | None) -> str:
+    """`text` with every occurrence of `secret` (an API key) masked."""
+    return text.replace(secret, "***") if secret else text
 
 
 def _env(name: str | None) -> str | None:

@@ -3,6 +3,7 @@
 ```
 rerankit rerank MODEL QUERY -d DOC [-d DOC ...] [--top-n N] [-p NAME=VALUE] [--json]
 rerankit providers [--json]
+rerankit new-provider NAME [--output DIR]
 ```
 
 Documents come from `-d`, from `--file` (one per line), or from standard input.
@@ -76,6 +77,13 @@ def _parser() -> argparse.ArgumentParser:
     providers = commands.add_parser("providers", help="list the installed providers")
     providers.add_argument("--json", action="store_true", help="print as JSON")
     providers.set_defaults(run=_providers)
+
+    new = commands.add_parser(
+        "new-provider", help="scaffold a provider plugin package registering prefix NAME"
+    )
+    new.add_argument("name", metavar="NAME", help="the prefix to register, [a-z0-9_]+")
+    new.add_argument("-o", "--output", help="where to create the folder (default: here)")
+    new.set_defaults(run=_new_provider)
     return parser
 
 
@@ -147,6 +155,16 @@ def _providers(args: argparse.Namespace) -> int:
     widths = [max(len(str(x)) for x in col) for col in zip(headers, *table, strict=False)]
     for line in [headers, *table]:
         print("  ".join(str(cell).ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip())
+    return 0
+
+
+def _new_provider(args: argparse.Namespace) -> int:
+    from .scaffold import ScaffoldNames, write_scaffold
+
+    root = write_scaffold(args.name, args.output)
+    names = ScaffoldNames.for_prefix(args.name)
+    print(f"Created {root}: {names.distribution}, prefix {names.name!r}, {names.class_name}.")
+    print(f"Next: cd {root} && pip install -e '.[test]' && pytest")
     return 0
 
 

@@ -24,6 +24,9 @@ RerankitError
     └── InvalidResponseError           an answer we cannot turn into a correct ranking
 ```
 
+After retries a `ProviderError` says how many `attempts` were made and the `last_status`
+seen; a failed chunk of a split call names its `document_range`.
+
 Messages say what to do. API keys never appear in messages or reprs: errors carry the
 provider, the model, the status code and a trimmed body, never request headers.
 """
@@ -126,7 +129,15 @@ class InvalidParameterError(InvalidRequestError):
 
 
 class ProviderError(RerankitError):
-    """An upstream call failed. Carries the provider, the model and what came back."""
+    """An upstream call failed. Carries the provider, the model and what came back.
+
+    After retries, `attempts` is how many requests were made for the failed part of the
+    call and `last_status` the last upstream HTTP status seen (None: no answer at all).
+    `retry_after` is the upstream's requested wait in seconds, if it sent `Retry-After`.
+    `document_range` is the `(start, stop)` slice of the caller's documents whose request
+    failed when a large call was split into chunks; `document_index` names one document
+    when the failure can be pinned on it (e.g. an over-long document).
+    """
 
     def __init__(
         self,
@@ -136,11 +147,17 @@ class ProviderError(RerankitError):
         model: str | None = None,
         status_code: int | None = None,
         body: str | None = None,
+        retry_after: float | None = None,
     ) -> None:
         self.provider = provider
         self.model = model
         self.status_code = status_code
         self.body = _trim(body) if body is not None else None
+        self.retry_after = retry_after
+        self.attempts = 1
+        self.last_status = status_code
+        self.document_range: tuple[int, int] | None = None
+        self.document_index: int | None = None
         super().__init__(message)
 
 
@@ -170,10 +187,6 @@ class RequestTooLargeError(APIStatusError):
 
 class RateLimitError(APIStatusError):
     """429: too many requests. `retry_after` is the upstream's wait in seconds, if it said."""
-
-    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: object) -> None:
-        self.retry_after = retry_after
-        super().__init__(message, **kwargs)  # type: ignore[arg-type]
 
 
 class ServerError(APIStatusError):
@@ -228,10 +241,14 @@ def status_error(
         f"{provider} answered HTTP {status_code} for model {model!r}{detail}."
         f"{_STATUS_ADVICE.get(cls, '')}"
     )
-    kwargs = {"provider": provider, "model": model, "status_code": status_code, "body": body}
-    if cls is RateLimitError:
-        return RateLimitError(message, retry_after=retry_after, **kwargs)
-    return cls(message, **kwargs)  # type: ignore[arg-type]
+    return cls(
+        message,
+        provider=provider,
+        model=model,
+        status_code=status_code,
+        body=body,
+        retry_after=retry_after,
+    )
 
 
 def _trim(text: str, limit: int = BODY_LIMIT) -> str:

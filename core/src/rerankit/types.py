@@ -38,13 +38,22 @@ class RerankResult(BaseModel):
 
 
 class RerankMeta(BaseModel):
-    """About the call: which provider answered, what its scores mean, usage it reported."""
+    """About the call: which provider answered, what its scores mean, usage it reported.
+
+    `attempts` counts the upstream requests the answering model needed (retries and chunks
+    included; 0 for a local provider); `chunks` is how many requests a large call was
+    split into; `fallbacks_tried` lists the models that failed before the one that
+    answered (`model`, `error`, `status_code`, `attempts`), when fallbacks were given.
+    """
 
     model_config = ConfigDict(extra="allow")
 
     provider: str
     score_kind: ScoreKind = "unknown"
     usage: dict[str, Any] | None = None
+    attempts: int | None = None
+    chunks: int | None = None
+    fallbacks_tried: list[dict[str, Any]] | None = None
 
 
 class RerankResponse(BaseModel):

@@ -1,0 +1,242 @@
+"""The asynchronous client, `AsyncClient`: native async I/O on a pooled `httpx.AsyncClient`.
+
+The overall deadline is one `asyncio.timeout` around each model's whole call (every retry
+and chunk), so a hang or a slow drip ends when the deadline does. A large call's chunks
+are tasks, at most `max_concurrency` sending at once; the first chunk to fail cancels the
+others. Cancelling the caller cancels every chunk, and httpx closes the connections they
+were using.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from types import TracebackType
+from typing import Any, Self
+
+import httpx
+
+from ._base_client import (
+    DEFAULT_BACKOFF,
+    DEFAULT_BACKOFF_MAX,
+    DEFAULT_MAX_CONCURRENCY,
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_TIMEOUT,
+    UNSET,
+    CallArgs,
+    CallOptions,
+    ClientBase,
+    DocumentLimits,
+    TimeoutTypes,
+    transport_error,
+    wire_response,
+)
+from ._fallback import failure_record, note_fallbacks, should_fall_back
+from ._pipeline import Part, Prepared, finish, merged, rank_part
+from ._retry import CallStats
+from ._transport import default_async_client
+from .errors import ProviderError
+from .provider import LocalProvider, Ranking
+from .registry import ProviderRegistry
+from .types import RerankResponse
+from .validation import DocumentInput
+
+__all__ = ["AsyncClient"]
+
+
+class AsyncClient(ClientBase):
+    """An asynchronous rerank client; native async I/O on a pooled `httpx.AsyncClient`.
+
+    ```python
+    async with rerankit.AsyncClient(timeout=5, fallbacks=["local/bm25"]) as client:
+        response = await client.rerank("local/bm25", "query", ["a document"])
+    ```
+
+    Takes the same options as `Client` (`timeout`, `max_retries`, `fallbacks`,
+    `max_documents_per_request`, `max_concurrency`, ...), per client and per call.
+    """
+
+    def __init__(
+        self,
+        *,
+        timeout: TimeoutTypes = DEFAULT_TIMEOUT,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        fallbacks: Sequence[str] | None = None,
+        max_documents_per_request: DocumentLimits = None,
+        max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
+        retry_backoff: float = DEFAULT_BACKOFF,
+        retry_backoff_max: float = DEFAULT_BACKOFF_MAX,
+        transport: httpx.AsyncBaseTransport | None = None,
+        http_client: httpx.AsyncClient | None = None,
+        registry: ProviderRegistry | None = None,
+        drop_params: bool = False,
+    ) -> None:
+        super().__init__(
+            timeout=timeout,
+            max_retries=max_retries,
+            fallbacks=fallbacks,
+            max_documents_per_request=max_documents_per_request,
+            max_concurrency=max_concurrency,
+            retry_backoff=retry_backoff,
+            retry_backoff_max=retry_backoff_max,
+            registry=registry,
+            drop_params=drop_params,
+        )
+        self._transport = transport
+        self._http = http_client
+
+    def _http_client(self) -> httpx.AsyncClient:
+        if self._http is None:
+            self._http = default_async_client(self._transport, self.timeout)
+        return self._http
+
+    async def rerank(
+        self,
+        model: str,
+        query: str,
+        documents: Sequence[DocumentInput],
+        *,
+        top_n: int | None = None,
+        return_documents: bool = True,
+        api_key: str | None = None,
+        api_base: str | None = None,
+        timeout: TimeoutTypes = UNSET,
+        max_retries: int = UNSET,
+        fallbacks: Sequence[str] | None = UNSET,
+        max_documents_per_request: int | None = None,
+        max_concurrency: int = UNSET,
+        drop_params: bool | None = None,
+        **params: Any,
+    ) -> RerankResponse:
+        """Rank `documents` by relevance to `query` with `model` (`prefix/model-name`).
+
+        `timeout`, `max_retries`, `fallbacks`, `max_documents_per_request` and
+        `max_concurrency` override the client's settings for this call.
+        """
+        args = CallArgs(
+            query,
+            documents,
+            top_n,
+            return_documents,
+            api_key,
+            api_base,
+            self.drop_params if drop_params is None else drop_params,
+            params,
+            max_documents_per_request,
+        )
+        prepared = self._prepare(model, args)  # bad input raises here, before any I/O
+        options = self._options(timeout, max_retries, fallbacks, max_concurrency)
+        tried: list[dict[str, Any]] = []
+        chain = (model, *options.fallbacks)
+        for position, candidate in enumerate(chain):
+            if position:
+                prepared = self._prepare(candidate, args, primary=model)
+                options.stats.clear()
+            try:
+                return await self._run(prepared, options, tried)
+            except ProviderError as error:
+                if position == len(chain) - 1 or not should_fall_back(error):
+                    raise note_fallbacks(error, tried) from None
+                tried.append(failure_record(candidate, error))
+        raise AssertionError("unreachable: the chain always ends in a return or a raise")
+
+    async def _run(
+        self, prepared: Prepared, options: CallOptions, tried: list[dict[str, Any]]
+    ) -> RerankResponse:
+        provider = prepared.provider
+        if isinstance(provider, LocalProvider):
+            rankings = [
+                rank_part(prepared, p, await provider.arerank(p.request)) for p in prepared.parts
+            ]
+        else:
+            remaining = options.deadline.remaining()
+            try:
+                async with asyncio.timeout(remaining):
+                    rankings = await self._send_parts(prepared, options)
+            except TimeoutError:
+                raise options.deadline_error(prepared) from None
+        return finish(prepared, merged(prepared, rankings), self._meta(prepared, options, tried))
+
+    async def _send_parts(self, prepared: Prepared, options: CallOptions) -> list[Ranking]:
+        """Send every chunk, `options.concurrency` at a time; the first failure cancels all."""
+        parts = prepared.parts
+        if len(parts) == 1:  # the common case: no task, no semaphore
+            return [await self._send_part(prepared, parts[0], options)]
+        gate = asyncio.Semaphore(options.concurrency)
+
+        async def gated(part: Part) -> Ranking:
+            async with gate:
+                return await self._send_part(prepared, part, options)
+
+        tasks = [asyncio.create_task(gated(part)) for part in parts]
+        try:
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+            for task in tasks:
+                if task.done() and not task.cancelled() and task.exception() is not None:
+                    raise task.exception()  # type: ignore[misc]
+            return [task.result() for task in tasks]
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _send_part(self, prepared: Prepared, part: Part, options: CallOptions) -> Ranking:
+        """One chunk, retried per the policy; the caller's `asyncio.timeout` bounds it."""
+        stats = options.new_stats()
+        retry = 0
+        while True:
+            try:
+                return await self._attempt(prepared, part, options, stats)
+            except ProviderError as error:
+                delay = options.policy.delay(error, retry, options.deadline)
+                if delay is None:
+                    raise self._gave_up(prepared, part, error, options, retry + 1) from None
+            retry += 1
+            stats.retries += 1
+            await asyncio.sleep(delay)
+
+    async def _attempt(
+        self, prepared: Prepared, part: Part, options: CallOptions, stats: CallStats
+    ) -> Ranking:
+        http = part.http
+        assert http is not None
+        stats.started()
+        try:
+            response = await self._http_client().request(
+                http.method,
+                http.url,
+                headers=http.headers,
+                json=http.json,
+                timeout=options.operation_timeout(),
+            )
+        except httpx.HTTPError as exc:
+            error = transport_error(prepared, part, exc)
+            stats.record(error)
+            raise error from None
+        try:
+            ranking = self._ranking(
+                prepared,
+                part,
+                wire_response(response.status_code, response.headers, response.content),
+            )
+        except ProviderError as error:
+            stats.record(error)
+            raise
+        stats.record(None, response.status_code)
+        return ranking
+
+    async def aclose(self) -> None:
+        """Close the connection pool."""
+        if self._http is not None:
+            await self._http.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()

@@ -1,0 +1,367 @@
+"""Configuration and the sans-I/O steps that `Client` and `AsyncClient` share.
+
+Everything here is pure: resolving per-call options against the client's defaults,
+preparing the primary model and each fallback, turning an upstream answer into a
+`Ranking` or a typed error, and building the response's meta. The two clients add only
+I/O and their concurrency primitives (threads or tasks).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from ._chunking import describe_failed_chunk
+from ._pipeline import (
+    Part,
+    Prepared,
+    check_limit,
+    error_for_status,
+    prepare,
+    rank_part,
+    redact,
+)
+from ._retry import (
+    DEFAULT_BACKOFF,
+    DEFAULT_BACKOFF_MAX,
+    DEFAULT_MAX_RETRIES,
+    CallStats,
+    Deadline,
+    RetryPolicy,
+    deadline_error,
+    note_attempts,
+)
+from .errors import (
+    InvalidParameterError,
+    InvalidResponseError,
+    ProviderConnectionError,
+    ProviderError,
+    ProviderTimeoutError,
+)
+from .provider import HttpProvider, Ranking
+from .registry import ProviderRegistry, default_registry
+from .validation import DocumentInput
+from .wire import HttpResponse
+
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "DEFAULT_MAX_CONCURRENCY",
+    "TimeoutTypes",
+    "UNSET",
+    "CallArgs",
+    "CallOptions",
+    "ClientBase",
+    "DEFAULT_MAX_RETRIES",
+    "DEFAULT_BACKOFF",
+    "DEFAULT_BACKOFF_MAX",
+    "wire_response",
+    "transport_error",
+]
+
+#: Seconds for a whole call (every retry, chunk and fallback) unless told otherwise.
+DEFAULT_TIMEOUT = 60.0
+#: Chunks of one call in flight at once. 8 x 512 documents keeps a NIM busy without
+#: tripping its rate limit on one call; see docs/reliability.md for the measurements.
+DEFAULT_MAX_CONCURRENCY = 8
+
+TimeoutTypes = float | httpx.Timeout | None
+#: Per-request document limits: one for every model, or by model string or prefix.
+DocumentLimits = int | Mapping[str, int] | None
+
+UNSET: Any = object()
+
+
+@dataclass(slots=True)
+class CallArgs:
+    """The caller's arguments of one call, kept to prepare each model of the chain."""
+
+    query: str
+    documents: Sequence[DocumentInput]
+    top_n: int | None
+    return_documents: bool
+    api_key: str | None
+    api_base: str | None
+    drop_params: bool
+    params: Mapping[str, Any]
+    max_documents_per_request: int | None
+
+
+@dataclass(slots=True)
+class CallOptions:
+    """The reliability settings of one call, resolved against the client's defaults."""
+
+    deadline: Deadline
+    policy: RetryPolicy
+    concurrency: int
+    fallbacks: tuple[str, ...]
+    #: Per-operation httpx timeouts the caller gave as an `httpx.Timeout` (no deadline).
+    http_timeout: httpx.Timeout | None = None
+    stats: list[CallStats] = field(default_factory=list)
+
+    def operation_timeout(self) -> httpx.Timeout | None:
+        """httpx's per-operation timeouts for the next attempt: what is left of the call."""
+        remaining = self.deadline.remaining()
+        if remaining is None:
+            return self.http_timeout
+        return httpx.Timeout(max(remaining, 0.001))
+
+    def new_stats(self) -> CallStats:
+        """Stats for one chunk's attempts; summed into the call's when it ends."""
+        stats = CallStats()
+        self.stats.append(stats)
+        return stats
+
+    def deadline_error(self, prepared: Prepared) -> ProviderTimeoutError:
+        """The error for this call running out of its overall `timeout`."""
+        return deadline_error(
+            prepared.provider.name, prepared.request.full_model, self.deadline, self.total()
+        )
+
+    def total(self) -> CallStats:
+        """The call's attempts so far, every chunk together."""
+        total = CallStats()
+        for stats in self.stats:
+            total.attempts += stats.attempts
+            total.retries += stats.retries
+            total.last_status = stats.last_status or total.last_status
+        return total
+
+
+class ClientBase:
+    """Configuration and the pure steps both clients share."""
+
+    def __init__(
+        self,
+        *,
+        timeout: TimeoutTypes,
+        max_retries: int,
+        fallbacks: Sequence[str] | None,
+        max_documents_per_request: DocumentLimits,
+        max_concurrency: int,
+        retry_backoff: float,
+        retry_backoff_max: float,
+        registry: ProviderRegistry | None,
+        drop_params: bool,
+    ) -> None:
+        self.timeout = _check_timeout(timeout)
+        self.max_retries = _check_retries(max_retries)
+        self.fallbacks = _check_fallbacks(fallbacks)
+        self.max_documents_per_request = _check_limits(max_documents_per_request)
+        self.max_concurrency = _concurrency(max_concurrency)
+        self.retry_backoff = retry_backoff
+        self.retry_backoff_max = retry_backoff_max
+        self.drop_params = drop_params
+        self._registry = registry
+
+    @property
+    def registry(self) -> ProviderRegistry:
+        """The providers this client routes to (the installed plugins by default)."""
+        if self._registry is None:
+            self._registry = default_registry()
+        return self._registry
+
+    def _options(
+        self,
+        timeout: object,
+        max_retries: object,
+        fallbacks: object,
+        max_concurrency: object,
+    ) -> CallOptions:
+        chosen = self.timeout if timeout is UNSET else _check_timeout(timeout)
+        chain = self.fallbacks if fallbacks is UNSET else _check_fallbacks(fallbacks)
+        for model in chain:
+            self.registry.resolve(model)  # a typo in the chain fails now, not mid-outage
+        retries = self.max_retries if max_retries is UNSET else _check_retries(max_retries)
+        concurrency = (
+            self.max_concurrency if max_concurrency is UNSET else _concurrency(max_concurrency)
+        )
+        is_http_timeout = isinstance(chosen, httpx.Timeout)
+        return CallOptions(
+            deadline=Deadline(None if is_http_timeout else chosen),  # type: ignore[arg-type]
+            policy=RetryPolicy(retries, self.retry_backoff, self.retry_backoff_max),
+            concurrency=concurrency,
+            fallbacks=chain,
+            http_timeout=chosen if is_http_timeout else None,  # type: ignore[arg-type]
+        )
+
+    def _prepare(self, model: str, args: CallArgs, *, primary: str | None = None) -> Prepared:
+        """Prepare `model` for this call; `primary` is set when `model` is a fallback.
+
+        A fallback gets the call's key and base URL only if it has the primary's prefix
+        (a key meant for one vendor is never sent to another), and only the
+        provider-specific parameters it accepts.
+        """
+        same_vendor = primary is None or model.split("/", 1)[0] == primary.split("/", 1)[0]
+        return prepare(
+            self.registry,
+            model,
+            args.query,
+            args.documents,
+            top_n=args.top_n,
+            return_documents=args.return_documents,
+            api_key=args.api_key if same_vendor else None,
+            api_base=args.api_base if same_vendor else None,
+            drop_params=args.drop_params if primary is None else True,
+            params=args.params,
+            max_documents_per_request=self._limit_for(model, args.max_documents_per_request),
+            warn_dropped=primary is None,
+        )
+
+    def _limit_for(self, model: str, per_call: int | None) -> int | None:
+        if per_call is not None:
+            return per_call
+        limits = self.max_documents_per_request
+        if limits is None or isinstance(limits, int):
+            return limits
+        return limits.get(model, limits.get(model.split("/", 1)[0]))
+
+    @staticmethod
+    def _ranking(prepared: Prepared, part: Part, response: HttpResponse) -> Ranking:
+        """The chunk's checked `Ranking` from a complete upstream answer, or a typed error."""
+        if not 200 <= response.status_code < 300:
+            raise error_for_status(prepared, response)
+        provider = prepared.provider
+        assert isinstance(provider, HttpProvider)
+        try:
+            ranking = provider.parse_response(response, part.request)
+        except ProviderError:
+            raise
+        except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
+            # A provider tripping over an odd answer is still an odd answer, not a crash.
+            raise InvalidResponseError(
+                f"{provider.name} sent an answer that could not be parsed for model "
+                f"{part.request.full_model!r} ({type(exc).__name__}: "
+                f"{redact(str(exc), part.request.api_key)}).",
+                provider=provider.name,
+                model=part.request.full_model,
+                status_code=response.status_code,
+                body=redact(response.text, part.request.api_key),
+            ) from None
+        return rank_part(prepared, part, ranking)
+
+    @staticmethod
+    def _gave_up(
+        prepared: Prepared, part: Part, error: ProviderError, options: CallOptions, tries: int
+    ) -> ProviderError:
+        """The error a chunk raises after its last attempt, saying what was tried."""
+        if isinstance(error, ProviderTimeoutError) and options.deadline.expired():
+            # The deadline's own message already counts the call's attempts.
+            error = options.deadline_error(prepared)
+        else:
+            note_attempts(error, options.total(), tries)
+        return describe_failed_chunk(
+            error, part.documents, len(prepared.request.documents), prepared.request.documents
+        )
+
+    @staticmethod
+    def _meta(
+        prepared: Prepared, options: CallOptions, tried: list[dict[str, Any]]
+    ) -> dict[str, Any]:
+        meta: dict[str, Any] = {"attempts": options.total().attempts}
+        if len(prepared.parts) > 1:
+            meta["chunks"] = len(prepared.parts)
+        if options.fallbacks:
+            meta["fallbacks_tried"] = tried
+        return meta
+
+
+def wire_response(status: int, headers: httpx.Headers, content: bytes) -> HttpResponse:
+    """httpx's answer as the provider-facing `HttpResponse`."""
+    return HttpResponse(
+        status_code=status, headers={k.lower(): v for k, v in headers.items()}, content=content
+    )
+
+
+def transport_error(prepared: Prepared, part: Part, exc: httpx.HTTPError) -> ProviderError:
+    """The typed error for a request that got no complete answer."""
+    request = part.request
+    http = part.http
+    # Scheme, host and path only: a query string could carry a credential.
+    where = urlsplit(http.url)._replace(query="", fragment="").geturl() if http else "?"
+    kind = type(exc).__name__
+    name = prepared.provider.name
+    if isinstance(exc, httpx.TimeoutException):
+        return ProviderTimeoutError(
+            f"{name} did not answer in time ({kind}) at {where} for model "
+            f"{request.full_model!r}. Raise timeout= or check the upstream.",
+            provider=name,
+            model=request.full_model,
+        )
+    if isinstance(exc, httpx.DecodingError):
+        return InvalidResponseError(
+            f"{name} sent a body that could not be decoded at {where} for model "
+            f"{request.full_model!r} ({kind}: {exc}).",
+            provider=name,
+            model=request.full_model,
+        )
+    return ProviderConnectionError(
+        f"Could not reach {name} at {where} for model "
+        f"{request.full_model!r} ({kind}: {exc}). Check api_base and that the server is up.",
+        provider=name,
+        model=request.full_model,
+    )
+
+
+def _check_timeout(value: object) -> TimeoutTypes:
+    if value is None or isinstance(value, httpx.Timeout):
+        return value
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+        raise InvalidParameterError(
+            f"timeout must be a number of seconds > 0, an httpx.Timeout or None, got {value!r}.",
+            parameter="timeout",
+        )
+    return float(value)
+
+
+def _check_retries(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise InvalidParameterError(
+            f"max_retries must be a whole number >= 0, got {value!r}.", parameter="max_retries"
+        )
+    return value
+
+
+def _concurrency(value: object) -> int:
+    checked = check_limit(value, "max_concurrency")
+    if checked is None:
+        raise InvalidParameterError(
+            "max_concurrency must be a whole number >= 1, got None.", parameter="max_concurrency"
+        )
+    return checked
+
+
+def _check_fallbacks(value: object) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str) or not isinstance(value, Sequence):
+        raise InvalidParameterError(
+            f"fallbacks must be a list of model strings, got {type(value).__name__} {value!r}.",
+            parameter="fallbacks",
+        )
+    for model in value:
+        if not isinstance(model, str) or "/" not in model:
+            raise InvalidParameterError(
+                f"fallbacks must hold model strings like 'local/bm25', got {model!r}.",
+                parameter="fallbacks",
+            )
+    return tuple(value)
+
+
+def _check_limits(value: object) -> DocumentLimits:
+    if isinstance(value, Mapping):
+        return {str(k): _concurrency_like(v) for k, v in value.items()}
+    return check_limit(value)
+
+
+def _concurrency_like(value: object) -> int:
+    checked = check_limit(value)
+    if checked is None:
+        raise InvalidParameterError(
+            "max_documents_per_request values must be whole numbers >= 1, got None.",
+            parameter="max_documents_per_request",
+        )
+    return checked

@@ -1,0 +1,147 @@
+"""Retry policy and the call deadline: which failures to retry, how long to wait, when to stop.
+
+Pure logic shared by the sync and the async client; they differ only in how they sleep and
+send. A rerank call is idempotent, so a failure that may be transient is retried:
+
+- 408, 429, 500, 502, 503, 504, connection errors and timeouts: retried;
+- every other 4xx, validation errors and answers we cannot parse: never retried.
+
+The wait before retry `n` (0-based) is "full jitter" exponential backoff,
+`uniform(0, min(backoff_max, backoff * 2**n))`, unless the upstream said `Retry-After`
+(seconds or an HTTP date, parsed into `RateLimitError.retry_after` / `ProviderError.retry_after`),
+which wins. A wait that would outlast the call's deadline is not taken: the call gives up at
+once with the last error rather than sleeping into a certain timeout.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass, field
+
+from .errors import (
+    APIStatusError,
+    ProviderConnectionError,
+    ProviderError,
+    ProviderTimeoutError,
+)
+
+__all__ = [
+    "RETRYABLE_STATUS",
+    "DEFAULT_MAX_RETRIES",
+    "DEFAULT_BACKOFF",
+    "DEFAULT_BACKOFF_MAX",
+    "Deadline",
+    "RetryPolicy",
+    "CallStats",
+    "is_retryable",
+    "deadline_error",
+    "note_attempts",
+]
+
+#: Upstream statuses worth another try: timeouts, rate limits, transient server failures.
+RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
+#: Retries after the first attempt, unless the client or the call says otherwise.
+DEFAULT_MAX_RETRIES = 2
+#: Seconds: the backoff ceiling before the first retry, doubled for each further one...
+DEFAULT_BACKOFF = 0.5
+#: ... up to this many seconds.
+DEFAULT_BACKOFF_MAX = 8.0
+
+#: Shared by every call: seeding a generator per call costs more than the call's retry logic.
+_JITTER = random.Random()
+
+
+class Deadline:
+    """The instant one call must be done by (monotonic clock); `None` seconds: no limit."""
+
+    __slots__ = ("at", "seconds")
+
+    def __init__(self, seconds: float | None) -> None:
+        self.seconds = seconds
+        self.at = None if seconds is None else time.monotonic() + seconds
+
+    def remaining(self) -> float | None:
+        """Seconds left (never negative), or None without a deadline."""
+        return None if self.at is None else max(0.0, self.at - time.monotonic())
+
+    def expired(self) -> bool:
+        """True once the deadline has passed."""
+        return self.at is not None and time.monotonic() >= self.at
+
+
+def is_retryable(error: BaseException) -> bool:
+    """Whether another attempt may succeed where this one failed."""
+    if isinstance(error, ProviderTimeoutError | ProviderConnectionError):
+        return True
+    return isinstance(error, APIStatusError) and error.status_code in RETRYABLE_STATUS
+
+
+@dataclass(slots=True)
+class CallStats:
+    """What one call has done so far, across its chunks; read when it fails or succeeds."""
+
+    attempts: int = 0
+    retries: int = 0
+    last_status: int | None = None
+
+    def started(self) -> None:
+        """Count one upstream attempt as it starts (so one cut by the deadline counts)."""
+        self.attempts += 1
+
+    def record(self, error: ProviderError | None, status: int | None = None) -> None:
+        """Remember the status of a finished attempt, if the upstream answered."""
+        code = error.status_code if error is not None else status
+        if code is not None:
+            self.last_status = code
+
+
+@dataclass(slots=True)
+class RetryPolicy:
+    """How often and how patiently one chunk is retried."""
+
+    max_retries: int = DEFAULT_MAX_RETRIES
+    backoff: float = DEFAULT_BACKOFF
+    backoff_max: float = DEFAULT_BACKOFF_MAX
+    rng: random.Random = field(default=_JITTER)
+
+    def delay(self, error: ProviderError, retry: int, deadline: Deadline) -> float | None:
+        """Seconds to wait before retry number `retry` (0-based), or None to give up now."""
+        if retry >= self.max_retries or not is_retryable(error):
+            return None
+        wait = error.retry_after
+        if wait is None:
+            ceiling = min(self.backoff_max, self.backoff * (2**retry))
+            wait = self.rng.uniform(0.0, ceiling)
+        remaining = deadline.remaining()
+        if remaining is not None and wait >= remaining:
+            return None  # sleeping would outlast the call: fail now, with the real error
+        return wait
+
+
+def note_attempts(error: ProviderError, stats: CallStats, attempts: int) -> ProviderError:
+    """Write into `error` how many attempts its chunk made and the last upstream status."""
+    error.attempts = attempts
+    if error.last_status is None:
+        error.last_status = error.status_code or stats.last_status
+    if attempts > 1 and error.args and isinstance(error.args[0], str):
+        status = f", last upstream status {error.last_status}" if error.last_status else ""
+        error.args = (f"{error.args[0]} (gave up after {attempts} attempts{status})",)
+    return error
+
+
+def deadline_error(
+    provider: str, model: str, deadline: Deadline, stats: CallStats
+) -> ProviderTimeoutError:
+    """The error for a call that ran out of its overall `timeout`."""
+    status = f"; last upstream status {stats.last_status}" if stats.last_status else ""
+    error = ProviderTimeoutError(
+        f"{provider} did not complete the call for model {model!r} within timeout="
+        f"{deadline.seconds:g}s ({stats.attempts} attempt(s){status}). Raise timeout= or "
+        f"check the upstream.",
+        provider=provider,
+        model=model,
+    )
+    error.attempts = stats.attempts
+    error.last_status = stats.last_status
+    return error

@@ -200,7 +200,7 @@ def finish(
             ],
             "meta": {
                 "provider": request.prefix,
-                "score_kind": prepared.provider.score_kind,
+                "score_kind": prepared.provider.score_kind_for(request),
                 "usage": ranking.usage,
                 **(extra_meta or {}),
             },

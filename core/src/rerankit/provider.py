@@ -138,6 +138,14 @@ class Provider:
     #: Provider-specific parameters accepted besides the unified ones.
     params: ClassVar[Mapping[str, Param]] = {}
 
+    def score_kind_for(self, request: ProviderRequest) -> ScoreKind:
+        """What the scores of this call mean; `score_kind` unless a parameter changes it.
+
+        Override when a request parameter switches the scale (e.g. TEI's `raw_scores`
+        turns probabilities into logits).
+        """
+        return self.score_kind
+
     def env_vars(self) -> tuple[str, ...]:
         """Every environment variable this provider reads."""
         key = (self.api_key_env,) if self.api_key_env else ()
@@ -182,9 +190,13 @@ class LocalProvider(Provider):
 
 
 def _find_message(body: Any) -> str | None:
-    """The human message in the common error shapes: detail, message, error{message}."""
+    """The human message in the common error shapes: detail, message, error{message}.
+
+    `msg` covers FastAPI's validation errors (`{"detail": [{"loc", "msg", "type"}]}`),
+    which self-hosted servers such as Infinity answer with.
+    """
     if isinstance(body, dict):
-        for key in ("message", "detail", "error", "title"):
+        for key in ("message", "detail", "error", "title", "msg"):
             value = body.get(key)
             if isinstance(value, str):
                 return value

@@ -1,0 +1,41 @@
+"""The Voyage AI provider: `POST https://api.voyageai.com/v1/rerank`.
+
+Request `{"model", "query", "documents", "top_k"?, "return_documents": false,
+"truncation"?}`; answer `{"object", "data": [{"index", "relevance_score",
+"document"?}], "model", "usage": {"total_tokens"}}` (`document` is a plain string).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rerankit import Param
+from rerankit.declarative import CohereStyleProvider, RerankWire
+
+__all__ = ["VoyageProvider", "WIRE"]
+
+WIRE = RerankWire(
+    name="Voyage AI",
+    default_base="https://api.voyageai.com",
+    path="/v1/rerank",
+    api_key_env="VOYAGE_API_KEY",
+    api_base_env=("VOYAGE_API_BASE",),
+    key_required=True,
+    top_n_field="top_k",
+    results_keys=("data",),
+    params={
+        "truncation": Param(
+            bool,
+            "True (Voyage's default): cut over-long query/documents to fit the context; "
+            "False: an over-long input is an error.",
+        ),
+    },
+    score_kind="probability",
+    max_documents_per_request=1000,
+)
+
+
+class VoyageProvider(CohereStyleProvider):
+    """Voyage AI reranking (`voyage/<model>`, e.g. `voyage/rerank-2.5`); scores in 0..1."""
+
+    wire: ClassVar[RerankWire] = WIRE

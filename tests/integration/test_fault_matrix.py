@@ -187,7 +187,9 @@ async def test_async_transient_faults_are_retried(nim):
     assert [x.index for x in r.results] == expected(DOCS) and r.meta.attempts == 4
 
 
-async def test_async_cancellation_is_prompt_and_leaks_no_connection(nim):
+@pytest.mark.parametrize("transport", ["default", "httpx"])
+async def test_async_cancellation_is_prompt_and_leaks_no_connection(nim, monkeypatch, transport):
+    monkeypatch.setenv("RERANKIT_ASYNC_TRANSPORT", transport)
     nim.enqueue_faults(["hang"] * 3)
     async with rerankit.AsyncClient() as client:
         task = asyncio.create_task(
@@ -207,8 +209,11 @@ async def test_async_cancellation_is_prompt_and_leaks_no_connection(nim):
         with pytest.raises(asyncio.CancelledError):
             await task
         assert time.monotonic() - started < 1
-        pool = client._http._transport._pool  # httpx's pool: no connection left busy
-        assert all(conn.is_idle() or conn.is_closed() for conn in pool.connections)
+        transport = client._http._transport
+        if hasattr(transport, "_pool"):  # httpx's pool: no connection left busy
+            assert all(c.is_idle() or c.is_closed() for c in transport._pool.connections)
+        else:  # the aiohttp pool of rerankit[fast]: no connection still acquired
+            assert not transport.client.connector._acquired
         # The client still works afterwards, on a clean pool.
         r = await client.rerank(MODEL, QUERY, DOCS, api_base=nim.url, api_key=NIM_KEY)
         assert [x.index for x in r.results] == expected(DOCS)

@@ -34,6 +34,7 @@ from ._base_client import (
 from ._fallback import failure_record, note_fallbacks, should_fall_back
 from ._pipeline import Part, Prepared, finish, merged, rank_part
 from ._retry import CallStats
+from ._transport import default_async_client
 from .errors import ProviderError
 from .provider import LocalProvider, Ranking
 from .registry import ProviderRegistry
@@ -86,7 +87,7 @@ class AsyncClient(ClientBase):
 
     def _http_client(self) -> httpx.AsyncClient:
         if self._http is None:
-            self._http = httpx.AsyncClient(transport=self._transport, timeout=self.timeout)
+            self._http = default_async_client(self._transport, self.timeout)
         return self._http
 
     async def rerank(

@@ -1,0 +1,1 @@
+"""One module per scenario; each `run(...)` returns a `Result` (see `benchmarks.report`)."""

@@ -1,0 +1,182 @@
+"""The HTTP client `AsyncClient` uses when the caller gives none.
+
+httpx's own async transport (httpcore) loses most of its throughput under concurrency,
+and httpx's request pipeline costs more per call than the I/O under it; the same calls
+over an aiohttp session run several times faster (docs/benchmarks.md measures httpx,
+httpx-aiohttp, httpx2 and aiohttp side by side; docs/architecture.md has the reasoning).
+
+So, when aiohttp is installed (`pip install 'rerankit[fast]'`), `AsyncClient` gets an
+`AiohttpClient`: an `httpx.AsyncClient` whose transport is aiohttp (httpx-aiohttp's, so
+every httpx method works) and whose `request()` - the one call rerankit makes - goes
+straight to the aiohttp session when it carries only a JSON body and headers, skipping
+httpx's per-request machinery. Errors come out as httpx's own transport errors, so the
+client maps them as before. Without aiohttp, httpx's default transport is used.
+Providers never see the difference: they speak `rerankit.wire` types.
+
+`RERANKIT_ASYNC_TRANSPORT=httpx` forces httpx's own transport even when aiohttp is
+installed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import weakref
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+
+__all__ = ["default_async_client"]
+
+#: Pool size of httpx's default transport, so the choice changes speed, not limits.
+MAX_CONNECTIONS = 100
+KEEPALIVE_SECONDS = 5.0
+_PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy")
+
+
+def default_async_client(
+    transport: httpx.AsyncBaseTransport | None, timeout: Any
+) -> httpx.AsyncClient:
+    """The pooled client for `AsyncClient`: on `transport` when given, else the fastest."""
+    if transport is None and os.environ.get("RERANKIT_ASYNC_TRANSPORT", "").lower() != "httpx":
+        try:
+            return _aiohttp_client(timeout)
+        except ImportError:
+            pass
+    return httpx.AsyncClient(transport=transport, timeout=timeout)
+
+
+def _aiohttp_client(timeout: Any) -> httpx.AsyncClient:
+    import aiohttp
+    from httpx_aiohttp import AiohttpTransport
+
+    class Transport(AiohttpTransport):
+        """httpx-aiohttp, with its errors mapped as httpx's own transport maps them."""
+
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            try:
+                response = await super().handle_async_request(request)
+            except httpx.TransportError as exc:
+                raise _remapped(exc) from exc.__cause__
+            response.stream = _RemappedStream(response.stream)
+            return response
+
+    # httpx's trust store (certifi), so TLS verification behaves alike.
+    ssl_context = httpx.create_ssl_context()
+    # aiohttp's trust_env reads the environment on every request (a tenth of a call's
+    # cost); pay it only when a proxy is configured, which is what it is for.
+    trust_env = any(os.environ.get(v) or os.environ.get(v.upper()) for v in _PROXY_VARIABLES)
+    connectors: list[Any] = []
+
+    def new_session() -> aiohttp.ClientSession:
+        # Called on the first request, inside the event loop the session belongs to.
+        connector = aiohttp.TCPConnector(
+            limit=MAX_CONNECTIONS, keepalive_timeout=KEEPALIVE_SECONDS, ssl=ssl_context
+        )
+        connectors.append(connector)
+        return aiohttp.ClientSession(connector=connector, trust_env=trust_env)
+
+    transport = Transport(verify=ssl_context, client=new_session)
+    # A client never closed (rerankit.arerank's shared one, when its loop ends) must go
+    # quietly, as httpx's pool does: close the pool before aiohttp's destructors would
+    # report an "Unclosed client session".
+    weakref.finalize(transport, _close_pools, connectors)
+    return AiohttpClient(transport, timeout)
+
+
+class AiohttpClient(httpx.AsyncClient):
+    """An `httpx.AsyncClient` on aiohttp, with a short path for JSON POSTs."""
+
+    def __init__(self, transport: Any, timeout: Any) -> None:
+        super().__init__(transport=transport, timeout=timeout)
+        self._aiohttp = transport
+
+    async def request(
+        self,
+        method: str,
+        url: httpx.URL | str,
+        *,
+        json: Any = None,
+        headers: Any = None,
+        timeout: Any = httpx.USE_CLIENT_DEFAULT,
+        **kwargs: Any,
+    ) -> httpx.Response:
+        """Send through the aiohttp session; other arguments take httpx's full path."""
+        if kwargs:
+            return await super().request(
+                method, url, json=json, headers=headers, timeout=timeout, **kwargs
+            )
+        import aiohttp
+
+        transport = self._aiohttp
+        if not isinstance(transport.client, aiohttp.ClientSession):
+            transport.client = transport.get_client()
+        limits = self.timeout if timeout is httpx.USE_CLIENT_DEFAULT else httpx.Timeout(timeout)
+        try:
+            async with transport.client.request(
+                method,
+                str(url),
+                json=json,
+                headers=headers,
+                allow_redirects=False,  # httpx does not follow redirects by default either
+                timeout=aiohttp.ClientTimeout(
+                    connect=limits.pool, sock_connect=limits.connect, sock_read=limits.read
+                ),
+            ) as answer:
+                content = await answer.read()
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            raise _transport_error(exc) from exc
+        return httpx.Response(answer.status, headers=answer.raw_headers, content=content)
+
+
+def _transport_error(exc: BaseException) -> httpx.TransportError:
+    """The httpx error httpx's own transport raises for what aiohttp reported."""
+    import aiohttp
+
+    message = str(exc) or type(exc).__name__
+    connect_timeout = getattr(aiohttp, "ConnectionTimeoutError", ())
+    if isinstance(exc, connect_timeout):
+        return httpx.ConnectTimeout(message)
+    if isinstance(exc, asyncio.TimeoutError | aiohttp.ServerTimeoutError):
+        return httpx.ReadTimeout(message)
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return httpx.ConnectError(message)
+    if isinstance(exc, aiohttp.InvalidURL):
+        return httpx.UnsupportedProtocol(message)
+    if isinstance(exc, aiohttp.ClientResponseError):
+        return httpx.RemoteProtocolError(message)
+    return httpx.ReadError(message)
+
+
+class _RemappedStream(httpx.AsyncByteStream):
+    """The response body, with read errors mapped like the request's."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        try:
+            async for chunk in self._stream:
+                yield chunk
+        except httpx.TransportError as exc:
+            raise _remapped(exc) from exc.__cause__
+
+    async def aclose(self) -> None:
+        await self._stream.aclose()
+
+
+def _remapped(exc: httpx.TransportError) -> httpx.TransportError:
+    """httpx-aiohttp reports every aiohttp connection error, a refused connection or a
+    reset included, as `ConnectTimeout`; say what happened instead."""
+    cause = exc.__cause__
+    if isinstance(exc, httpx.ConnectTimeout) and cause is not None:
+        return _transport_error(cause)
+    return exc
+
+
+def _close_pools(connectors: list[Any]) -> None:
+    for connector in connectors:
+        close = getattr(connector, "_close", None)  # aiohttp's own destructor uses it
+        if close is not None and not connector.closed:
+            close()

@@ -75,7 +75,11 @@ def _aiohttp_client(timeout: Any) -> httpx.AsyncClient:
             limit=MAX_CONNECTIONS, keepalive_timeout=KEEPALIVE_SECONDS, ssl=ssl_context
         )
         connectors.append(connector)
-        return aiohttp.ClientSession(connector=connector, trust_env=trust_env)
+        # No cookie jar: one client serves many callers (the proxy's serves every caller),
+        # and a cookie an upstream set for one call must not ride along on another's.
+        return aiohttp.ClientSession(
+            connector=connector, trust_env=trust_env, cookie_jar=aiohttp.DummyCookieJar()
+        )
 
     transport = Transport(verify=ssl_context, client=new_session)
     # A client never closed (rerankit.arerank's shared one, when its loop ends) must go

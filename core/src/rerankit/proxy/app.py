@@ -38,8 +38,6 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
 JSON = b"application/json"
-#: Connections kept open to each upstream host: at least the concurrency we expect.
-UPSTREAM_KEEPALIVE = 256
 
 
 @dataclass(slots=True)
@@ -105,9 +103,7 @@ class ProxyApp:
     def router(self) -> Router:
         """The router, with its pooled upstream client (created on first use)."""
         if self._router is None:
-            http = upstream_http_client(
-                self._transport, timeout=self.config.router.timeout, keepalive=UPSTREAM_KEEPALIVE
-            )
+            http = upstream_http_client(self._transport, timeout=self.config.router.timeout)
             # Retries across deployments are the router's; the client retries a deployment
             # itself only when its config says so (`max_retries`, passed per call).
             client = AsyncClient(

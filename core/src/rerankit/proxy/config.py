@@ -189,7 +189,8 @@ def load_config(
             source, "", f"cannot read the file ({exc.strerror or exc}).", "Check the path."
         ) from None
     try:
-        data = yaml.safe_load(text)
+        # libyaml's loader when PyYAML has it: the pure-Python one is slow at start-up.
+        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""

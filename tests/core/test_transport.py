@@ -118,3 +118,39 @@ def test_shared_client_of_a_finished_loop_goes_quietly(nim):
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "done"
     assert "Unclosed" not in out.stderr
+
+
+async def test_send_json_headers_match_httpx_view_of_the_same_answer():
+    # Repeated and mixed-case header names, as a real upstream may send them: the short
+    # path must give providers what httpx's `Headers.items()` would (lower-cased names,
+    # repeats joined by ", "), and the status and body unchanged.
+    import asyncio
+
+    answer = (
+        b"HTTP/1.1 429 Too Many Requests\r\nContent-Type: application/json\r\n"
+        b"Retry-After: 3\r\nX-Note: one\r\nx-note: two\r\nConnection: close\r\n"
+        b"Content-Length: 2\r\n\r\n{}"
+    )
+
+    async def reply(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
+        await reader.readexactly(length)
+        writer.write(answer)
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(reply, "127.0.0.1", 0)
+    url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/rank"
+    client = default_async_client(None, 5.0)
+    assert isinstance(client, AiohttpClient)
+    try:
+        status, headers, content = await client.send_json("POST", url, {"a": 1}, {}, 5.0)
+        via_httpx = await client.request("POST", url, json={"a": 1})
+    finally:
+        await client.aclose()
+        server.close()
+    assert (status, content) == (429, b"{}")
+    assert headers == dict(via_httpx.headers.items())
+    assert headers["x-note"] == "one, two"
+    assert headers["retry-after"] == "3"

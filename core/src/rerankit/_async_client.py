@@ -34,12 +34,13 @@ from ._base_client import (
 from ._fallback import failure_record, note_fallbacks, should_fall_back
 from ._pipeline import Part, Prepared, finish, merged, rank_part
 from ._retry import CallStats
-from ._transport import default_async_client
+from ._transport import AiohttpClient, default_async_client
 from .errors import ProviderError
 from .provider import LocalProvider, Ranking
 from .registry import ProviderRegistry
 from .types import RerankResponse
 from .validation import DocumentInput
+from .wire import HttpResponse
 
 __all__ = ["AsyncClient"]
 
@@ -201,28 +202,38 @@ class AsyncClient(ClientBase):
         http = part.http
         assert http is not None
         stats.started()
+        client = self._http_client()
         try:
-            response = await self._http_client().request(
-                http.method,
-                http.url,
-                headers=http.headers,
-                json=http.json,
-                timeout=options.operation_timeout(),
-            )
+            if isinstance(client, AiohttpClient) and options.http_timeout is None:
+                # The short path: no httpx.Request or httpx.Response built at all.
+                remaining = options.deadline.remaining()
+                status, headers, content = await client.send_json(
+                    http.method,
+                    http.url,
+                    http.json,
+                    http.headers,
+                    None if remaining is None else max(remaining, 0.001),
+                )
+                answer = HttpResponse(status_code=status, headers=headers, content=content)
+            else:
+                response = await client.request(
+                    http.method,
+                    http.url,
+                    headers=http.headers,
+                    json=http.json,
+                    timeout=options.operation_timeout(),
+                )
+                answer = wire_response(response.status_code, response.headers, response.content)
         except httpx.HTTPError as exc:
             error = transport_error(prepared, part, exc)
             stats.record(error)
             raise error from None
         try:
-            ranking = self._ranking(
-                prepared,
-                part,
-                wire_response(response.status_code, response.headers, response.content),
-            )
+            ranking = self._ranking(prepared, part, answer)
         except ProviderError as error:
             stats.record(error)
             raise
-        stats.record(None, response.status_code)
+        stats.record(None, answer.status_code)
         return ranking
 
     async def aclose(self) -> None:

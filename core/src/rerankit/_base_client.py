@@ -271,9 +271,8 @@ class ClientBase:
 
 def wire_response(status: int, headers: httpx.Headers, content: bytes) -> HttpResponse:
     """httpx's answer as the provider-facing `HttpResponse`."""
-    return HttpResponse(
-        status_code=status, headers={k.lower(): v for k, v in headers.items()}, content=content
-    )
+    # httpx's `items()` already gives lower-cased names, repeats joined by ", ".
+    return HttpResponse(status_code=status, headers=dict(headers.items()), content=content)
 
 
 def transport_error(prepared: Prepared, part: Part, exc: httpx.HTTPError) -> ProviderError:

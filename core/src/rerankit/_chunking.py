@@ -14,9 +14,9 @@ chunk's best `top_n`, so a provider that forwards `top_n` upstream stays correct
 from __future__ import annotations
 
 import dataclasses
-import math
 import re
 from collections.abc import Sequence
+from math import isnan
 from typing import Any
 
 from .errors import InvalidResponseError, ProviderError
@@ -50,28 +50,44 @@ def checked_scores(
     not a number, or fewer results than documents (unless the ranking is `partial`).
     """
 
-    def bad(reason: str) -> InvalidResponseError:
-        return InvalidResponseError(
-            f"{provider} returned an invalid ranking for model {model!r}: {reason}.",
-            provider=provider,
-            model=model,
-        )
-
     seen: set[int] = set()
     scores: list[tuple[int, float]] = []
+    append = scores.append
     for index, score in ranking.scores:
-        if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < size:
-            raise bad(f"index {index!r} is not a position in the {size} documents sent")
+        # `type(...) is` first: the common case (a JSON int and float) skips the slower
+        # isinstance chain, which still decides every other value (bool is rejected).
+        if (
+            type(index) is not int and (isinstance(index, bool) or not isinstance(index, int))
+        ) or not 0 <= index < size:
+            raise _bad(
+                provider, model, f"index {index!r} is not a position in the {size} documents sent"
+            )
         if index in seen:
-            raise bad(f"index {index} appears more than once")
-        if isinstance(score, bool) or not isinstance(score, int | float) or math.isnan(score):
-            raise bad(f"the score of index {index} is {score!r}, not a number")
+            raise _bad(provider, model, f"index {index} appears more than once")
+        if type(score) is float:
+            value = score
+        elif isinstance(score, bool) or not isinstance(score, int | float):
+            raise _bad(provider, model, f"the score of index {index} is {score!r}, not a number")
+        else:
+            value = float(score)
+        if isnan(value):
+            raise _bad(provider, model, f"the score of index {index} is {score!r}, not a number")
         seen.add(index)
-        scores.append((index, float(score)))
+        append((index, value))
     wanted = size if not ranking.partial else min(size, top_n or size)
     if len(scores) < wanted:
-        raise bad(f"{len(scores)} results for {wanted} expected; documents would be lost")
+        raise _bad(
+            provider, model, f"{len(scores)} results for {wanted} expected; documents would be lost"
+        )
     return scores
+
+
+def _bad(provider: str, model: str, reason: str) -> InvalidResponseError:
+    return InvalidResponseError(
+        f"{provider} returned an invalid ranking for model {model!r}: {reason}.",
+        provider=provider,
+        model=model,
+    )
 
 
 def merge(parts: Sequence[range], rankings: Sequence[Ranking]) -> Ranking:

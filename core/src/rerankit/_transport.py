@@ -111,27 +111,63 @@ class AiohttpClient(httpx.AsyncClient):
             return await super().request(
                 method, url, json=json, headers=headers, timeout=timeout, **kwargs
             )
+        limits = self.timeout if timeout is httpx.USE_CLIENT_DEFAULT else httpx.Timeout(timeout)
+        status, raw_headers, content = await self._exchange(
+            method, str(url), json, headers, limits.pool, limits.connect, limits.read
+        )
+        return httpx.Response(status, headers=raw_headers, content=content)
+
+    async def send_json(
+        self, method: str, url: str, json: Any, headers: Any, timeout: float | None
+    ) -> tuple[int, dict[str, str], bytes]:
+        """`request()` for rerankit's own calls, with one `timeout` for every operation.
+
+        Returns the status, the headers (names lower-cased, repeats joined by ", " as
+        httpx joins them) and the body: building an `httpx.Response` cost a tenth of an
+        async call in the profile, and the client needs only these three.
+        """
+        status, raw_headers, content = await self._exchange(
+            method, url, json, headers, timeout, timeout, timeout
+        )
+        merged: dict[str, str] = {}
+        for raw_name, raw_value in raw_headers:
+            name = raw_name.decode("latin-1").lower()
+            try:
+                value = raw_value.decode()
+            except UnicodeDecodeError:
+                value = raw_value.decode("latin-1")
+            previous = merged.get(name)
+            merged[name] = value if previous is None else f"{previous}, {value}"
+        return status, merged, content
+
+    async def _exchange(
+        self,
+        method: str,
+        url: str,
+        json: Any,
+        headers: Any,
+        pool: float | None,
+        connect: float | None,
+        read: float | None,
+    ) -> tuple[int, Any, bytes]:
         import aiohttp
 
         transport = self._aiohttp
         if not isinstance(transport.client, aiohttp.ClientSession):
             transport.client = transport.get_client()
-        limits = self.timeout if timeout is httpx.USE_CLIENT_DEFAULT else httpx.Timeout(timeout)
         try:
             async with transport.client.request(
                 method,
-                str(url),
+                url,
                 json=json,
                 headers=headers,
                 allow_redirects=False,  # httpx does not follow redirects by default either
-                timeout=aiohttp.ClientTimeout(
-                    connect=limits.pool, sock_connect=limits.connect, sock_read=limits.read
-                ),
+                timeout=aiohttp.ClientTimeout(connect=pool, sock_connect=connect, sock_read=read),
             ) as answer:
                 content = await answer.read()
         except (TimeoutError, aiohttp.ClientError) as exc:
             raise _transport_error(exc) from exc
-        return httpx.Response(answer.status, headers=answer.raw_headers, content=content)
+        return answer.status, answer.raw_headers, content
 
 
 def _transport_error(exc: BaseException) -> httpx.TransportError:

@@ -15,6 +15,7 @@ Wire (both forms): `{"model", "query": {"text"}, "passages": [{"text"}], "trunca
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
@@ -50,13 +51,11 @@ class NvidiaNimProvider(HttpProvider):
 
     def build_request(self, request: ProviderRequest) -> HttpRequest:
         """The NIM request for `request`: URL by the base-URL rules, NIM's JSON body."""
-        self_hosted = request.model.startswith(SELF_HOSTED_PREFIX)
-        model = lookup(request.model.removeprefix(SELF_HOSTED_PREFIX))
-        url = endpoint(request.api_base, model, self_hosted=self_hosted)
+        model, url, hosted = _route(request.model, request.api_base)
         headers = {"Accept": "application/json"}
         if request.api_key:
             headers["Authorization"] = f"Bearer {request.api_key}"
-        elif _is_hosted(url):
+        elif hosted:
             raise MissingApiKeyError(
                 self.name,
                 self.api_key_env,
@@ -99,6 +98,15 @@ class NvidiaNimProvider(HttpProvider):
             status_code=response.status_code,
             body=response.text,
         )
+
+
+@lru_cache(maxsize=512)
+def _route(model_name: str, api_base: str | None) -> tuple[NimModel, str, bool]:
+    """Model, URL and whether it is NVIDIA's hosted API; cached, as calls repeat them."""
+    self_hosted = model_name.startswith(SELF_HOSTED_PREFIX)
+    model = lookup(model_name.removeprefix(SELF_HOSTED_PREFIX))
+    url = endpoint(api_base, model, self_hosted=self_hosted)
+    return model, url, _is_hosted(url)
 
 
 def endpoint(api_base: str | None, model: NimModel, *, self_hosted: bool) -> str:

@@ -23,20 +23,25 @@ def installed(module: str) -> bool:
     return importlib.util.find_spec(module) is not None
 
 
+def _posting(client: Any, base: str, docs: list[str]) -> Call:
+    """The benchmark call for any client with httpx's async API (httpx, httpx2)."""
+    url, body, headers = base + NIM_PATH, nim_body(QUERY, docs), nim_headers()
+
+    async def call() -> Any:
+        response = await client.post(url, json=body, headers=headers)
+        response.raise_for_status()
+        return response.json()
+
+    return call
+
+
 @asynccontextmanager
 async def bare_httpx(base: str, docs: list[str]) -> AsyncIterator[Call]:
     """`httpx.AsyncClient.post` with its default transport (httpcore)."""
     import httpx
 
-    url, body, headers = base + NIM_PATH, nim_body(QUERY, docs), nim_headers()
     async with httpx.AsyncClient(timeout=60) as client:
-
-        async def call() -> Any:
-            response = await client.post(url, json=body, headers=headers)
-            response.raise_for_status()
-            return response.json()
-
-        yield call
+        yield _posting(client, base, docs)
 
 
 @asynccontextmanager
@@ -61,15 +66,8 @@ async def httpx_aiohttp(base: str, docs: list[str]) -> AsyncIterator[Call]:
     import httpx
     from httpx_aiohttp import AiohttpTransport
 
-    url, body, headers = base + NIM_PATH, nim_body(QUERY, docs), nim_headers()
     async with httpx.AsyncClient(transport=AiohttpTransport(), timeout=60) as client:
-
-        async def call() -> Any:
-            response = await client.post(url, json=body, headers=headers)
-            response.raise_for_status()
-            return response.json()
-
-        yield call
+        yield _posting(client, base, docs)
 
 
 @asynccontextmanager
@@ -77,15 +75,8 @@ async def httpx2_client(base: str, docs: list[str]) -> AsyncIterator[Call]:
     """`httpx2.AsyncClient`, the maintained httpx fork."""
     import httpx2
 
-    url, body, headers = base + NIM_PATH, nim_body(QUERY, docs), nim_headers()
     async with httpx2.AsyncClient(timeout=60) as client:
-
-        async def call() -> Any:
-            response = await client.post(url, json=body, headers=headers)
-            response.raise_for_status()
-            return response.json()
-
-        yield call
+        yield _posting(client, base, docs)
 
 
 @asynccontextmanager

@@ -9,9 +9,9 @@ import pytest
 
 from rerankit import AsyncClient, Client, LocalProvider, Param, Ranking
 from rerankit.errors import (
-    AuthenticationError,
     BadRequestError,
     InvalidParameterError,
+    NotFoundError,
     RateLimitError,
     ServerError,
     UnknownProviderError,
@@ -98,7 +98,9 @@ def test_the_primary_succeeding_uses_no_fallback():
     assert r.model == "echo/m" and r.meta.fallbacks_tried == [] and len(seen) == 1
 
 
-@pytest.mark.parametrize(("status", "error"), [(400, BadRequestError), (401, AuthenticationError)])
+@pytest.mark.parametrize(
+    ("status", "error"), [(400, BadRequestError), (404, NotFoundError), (422, BadRequestError)]
+)
 def test_caller_errors_never_fall_back(status, error):
     seen: list[httpx.Request] = []
     with pytest.raises(error):
@@ -106,6 +108,19 @@ def test_caller_errors_never_fall_back(status, error):
             "echo/m", "q", DOCS, fallbacks=["lengths/x"]
         )
     assert len(seen) == 1
+
+
+@pytest.mark.parametrize("status", [401, 403, 307])
+def test_a_rejected_deployment_key_or_url_falls_back_without_a_retry(status, monkeypatch, caplog):
+    monkeypatch.setenv("OTHER_API_BASE", "https://other.test")
+    seen: list[httpx.Request] = []
+    r = make(routed({"fake.test": [status]}, seen)).rerank(
+        "echo/m", "q", DOCS, fallbacks=["other/m2"], api_key="sk-secret-echo"
+    )
+    assert r.model == "other/m2"
+    assert [req.url.host for req in seen] == ["fake.test", "other.test"]  # no retry
+    assert r.meta.fallbacks_tried[0]["status_code"] == status
+    assert "rejected" in caplog.text and "sk-secret-echo" not in caplog.text
 
 
 def test_validation_errors_never_fall_back():

@@ -1,10 +1,10 @@
 """Retry policy and the call deadline: which failures to retry, how long to wait, when to stop.
 
 Pure logic shared by the sync and the async client; they differ only in how they sleep and
-send. A rerank call is idempotent, so a failure that may be transient is retried:
-
-- 408, 429, 500, 502, 503, 504, connection errors and timeouts: retried;
-- every other 4xx, validation errors and answers we cannot parse: never retried.
+send. A rerank call is idempotent, so a failure that may be transient is retried; which ones
+are is `rerankit.policy`'s rule (shared with the fallbacks and the proxy's router):
+408/425/429/5xx, connection errors and timeouts are retried; the request's own mistakes,
+the deployment's rejected credentials and answers we cannot parse are not.
 
 The wait before retry `n` (0-based) is "full jitter" exponential backoff,
 `uniform(0, min(backoff_max, backoff * 2**n))`, unless the upstream said `Retry-After`
@@ -17,17 +17,12 @@ from __future__ import annotations
 
 import random
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from .errors import (
-    APIStatusError,
-    ProviderConnectionError,
-    ProviderError,
-    ProviderTimeoutError,
-)
+from .errors import ProviderError, ProviderTimeoutError
+from .policy import backoff_delay, may_retry
 
 __all__ = [
-    "RETRYABLE_STATUS",
     "DEFAULT_MAX_RETRIES",
     "DEFAULT_BACKOFF",
     "DEFAULT_BACKOFF_MAX",
@@ -39,17 +34,12 @@ __all__ = [
     "note_attempts",
 ]
 
-#: Upstream statuses worth another try: timeouts, rate limits, transient server failures.
-RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 #: Retries after the first attempt, unless the client or the call says otherwise.
 DEFAULT_MAX_RETRIES = 2
 #: Seconds: the backoff ceiling before the first retry, doubled for each further one...
 DEFAULT_BACKOFF = 0.5
 #: ... up to this many seconds.
 DEFAULT_BACKOFF_MAX = 8.0
-
-#: Shared by every call: seeding a generator per call costs more than the call's retry logic.
-_JITTER = random.Random()
 
 
 class Deadline:
@@ -71,10 +61,8 @@ class Deadline:
 
 
 def is_retryable(error: BaseException) -> bool:
-    """Whether another attempt may succeed where this one failed."""
-    if isinstance(error, ProviderTimeoutError | ProviderConnectionError):
-        return True
-    return isinstance(error, APIStatusError) and error.status_code in RETRYABLE_STATUS
+    """Whether another attempt may succeed where this one failed (`rerankit.policy`)."""
+    return may_retry(error)
 
 
 @dataclass(slots=True)
@@ -103,7 +91,7 @@ class RetryPolicy:
     max_retries: int = DEFAULT_MAX_RETRIES
     backoff: float = DEFAULT_BACKOFF
     backoff_max: float = DEFAULT_BACKOFF_MAX
-    rng: random.Random = field(default=_JITTER)
+    rng: random.Random | None = None
 
     def delay(self, error: ProviderError, retry: int, deadline: Deadline) -> float | None:
         """Seconds to wait before retry number `retry` (0-based), or None to give up now."""
@@ -111,8 +99,7 @@ class RetryPolicy:
             return None
         wait = error.retry_after
         if wait is None:
-            ceiling = min(self.backoff_max, self.backoff * (2**retry))
-            wait = self.rng.uniform(0.0, ceiling)
+            wait = backoff_delay(retry, self.backoff, self.backoff_max, self.rng)
         remaining = deadline.remaining()
         if remaining is not None and wait >= remaining:
             return None  # sleeping would outlast the call: fail now, with the real error

@@ -15,7 +15,7 @@ general_settings:
   master_key: os.environ/RERANKIT_MASTER_KEY
 keys:
   - {name: team-a, key: os.environ/TEAM_A_KEY, models: [nvidia-rerank], rpm: 600}
-router_settings: {num_retries: 2, timeout: 30, fallbacks: [{nvidia-rerank: [bm25]}]}
+router_settings: {num_retries: 3, timeout: 30, fallbacks: [{nvidia-rerank: [bm25]}]}
 limits: {max_body_bytes: 16777216, max_documents: 10000, request_timeout: 60}
 ```
 
@@ -116,16 +116,36 @@ class RouterSettings:
     """How calls are spread over deployments, retried, cooled down and fallen back."""
 
     #: Further attempts after the first failed one (on another deployment when there is one).
-    num_retries: int = 2
+    num_retries: int = 3
     #: Seconds per upstream attempt, unless the deployment sets its own `timeout`.
     timeout: float = 30.0
     #: model name -> model names tried, in order, when every attempt on it failed.
     fallbacks: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     routing_strategy: RoutingStrategy = "round-robin"
-    #: Consecutive failures after which a deployment is cooled down.
-    allowed_fails: int = 3
-    #: Seconds a cooled-down deployment is left alone.
+    #: Seconds: the backoff ceiling before retrying the same deployment, doubled per retry...
+    retry_backoff: float = 0.05
+    #: ... up to this many seconds (full jitter: the wait is uniform below the ceiling).
+    retry_backoff_max: float = 1.0
+    #: Longest `Retry-After` (seconds) an upstream's 429 may hold a deployment back.
+    max_retry_after: float = 60.0
+    # Outlier detection (proxy/health.py):
+    #: Share of failed attempts in the window that ejects a deployment...
+    failure_rate_threshold: float = 0.5
+    #: ... once the window holds at least this many attempts.
+    minimum_requests: int = 10
+    #: Seconds of attempts the failure rate looks at.
+    failure_window: float = 30.0
+    #: Failures in a row that eject a deployment whatever the rate.
+    allowed_fails: int = 5
+    #: Seconds of a first ejection; doubled for each repeat...
     cooldown_time: float = 5.0
+    #: ... up to this many seconds.
+    max_cooldown_time: float = 300.0
+    #: Most of a group (percent) that may be ejected at once; never its last deployment.
+    max_ejection_percent: float = 50.0
+    #: Trial calls at a time to a deployment back from ejection; that many successes
+    #: restore it, one failure ejects it again.
+    half_open_requests: int = 3
 
 
 @dataclass(frozen=True, slots=True)

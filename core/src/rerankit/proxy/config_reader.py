@@ -377,8 +377,17 @@ class ConfigReader:
                 "timeout",
                 "fallbacks",
                 "routing_strategy",
+                "retry_backoff",
+                "retry_backoff_max",
+                "max_retry_after",
+                "failure_rate_threshold",
+                "minimum_requests",
+                "failure_window",
                 "allowed_fails",
                 "cooldown_time",
+                "max_cooldown_time",
+                "max_ejection_percent",
+                "half_open_requests",
             },
         )
         defaults = RouterSettings()
@@ -400,9 +409,31 @@ class ConfigReader:
             timeout=num("timeout", 0.001),
             fallbacks=self.fallbacks(data.get("fallbacks"), names),
             routing_strategy=_STRATEGIES[strategy],
+            retry_backoff=num("retry_backoff", 0),
+            retry_backoff_max=num("retry_backoff_max", 0),
+            max_retry_after=num("max_retry_after", 0),
+            failure_rate_threshold=self.share(where, data, "failure_rate_threshold"),
+            minimum_requests=num("minimum_requests", 1, True),
+            failure_window=num("failure_window", 0.001),
             allowed_fails=num("allowed_fails", 1, True),
             cooldown_time=num("cooldown_time", 0),
+            max_cooldown_time=num("max_cooldown_time", 0),
+            max_ejection_percent=100 * self.share(where, data, "max_ejection_percent", 100),
+            half_open_requests=num("half_open_requests", 1, True),
         )
+
+    def share(self, where: str, data: Mapping[str, Any], name: str, scale: float = 1) -> float:
+        """A share in (0, 1] (`scale=100`: a percentage in (0, 100]), as a fraction."""
+        default = getattr(RouterSettings(), name)
+        if data.get(name) is None:
+            return float(default) / scale
+        value = self.number(f"{where}.{name}", data[name], minimum=0) / scale
+        if not 0 < value <= 1:
+            raise self.error(
+                f"{where}.{name}",
+                f"must be above 0 and at most {scale:g}, got {data[name]!r}.",
+            )
+        return float(value)
 
     def fallbacks(self, value: Any, names: set[str]) -> dict[str, tuple[str, ...]]:
         """`[{a: [b, c]}, ...]` (the gateway shape) or `{a: [b, c]}`."""

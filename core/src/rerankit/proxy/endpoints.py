@@ -17,7 +17,7 @@ import asyncio
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from ..errors import RateLimitError, RerankitError
+from ..errors import NotFoundError, RateLimitError, RequestTooLargeError, RerankitError
 from .openapi import openapi_document
 from .protocol import Shape, check_params, format_answer, load_json, parse_call
 from .replies import ApiError, dumps
@@ -72,8 +72,8 @@ async def rerank(shape: Shape, app: ProxyApp, exchange: Exchange) -> Reply:
         )
     except UpstreamFailure as failure:
         raise _upstream_error(failure) from None
-    except RerankitError as exc:  # the caller's input, as the provider or upstream saw it
-        raise ApiError(400, "invalid_request_error", str(exc), code=outcome_of(exc)) from None
+    except RerankitError as exc:  # the request's own fault (rerankit.policy): answered as is
+        raise _request_error(exc) from None
     exchange.deployment = routed.deployment
     meta = routed.response.meta
     body = format_answer(
@@ -90,6 +90,15 @@ async def rerank(shape: Shape, app: ProxyApp, exchange: Exchange) -> Reply:
     return 200, dumps(body), headers
 
 
+def _request_error(exc: RerankitError) -> ApiError:
+    """A failure the request itself caused: the upstream's 404/413 keep their status."""
+    if isinstance(exc, NotFoundError):
+        return ApiError(404, "not_found", str(exc), code=outcome_of(exc))
+    if isinstance(exc, RequestTooLargeError):
+        return ApiError(413, "invalid_request_error", str(exc), code=outcome_of(exc))
+    return ApiError(400, "invalid_request_error", str(exc), code=outcome_of(exc))
+
+
 def _upstream_error(failure: UpstreamFailure) -> ApiError:
     last = failure.last_error
     kind = outcome_of(last) if last is not None else "error"
@@ -103,15 +112,6 @@ def _upstream_error(failure: UpstreamFailure) -> ApiError:
             f"(deployments tried: {tried}).",
             code="upstream_rate_limited",
             headers=retry_after_header(wait if wait is not None else 1.0),
-        )
-    if failure.retry_after is not None and not failure.tried:
-        return ApiError(
-            503,
-            "service_unavailable",
-            f"Every deployment of model {failure.model_name!r} is cooling down after "
-            "failures; retry shortly.",
-            code="deployments_cooling_down",
-            headers=retry_after_header(failure.retry_after),
         )
     if kind == "timeout":
         return ApiError(

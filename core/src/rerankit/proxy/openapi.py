@@ -25,7 +25,7 @@ _ERRORS = {
     "422": _json(_ref("Error"), "The body does not match the schema"),
     "429": _json(_ref("Error"), "Rate-limited (the key's or the upstream's); see Retry-After"),
     "502": _json(_ref("Error"), "Every upstream attempt failed"),
-    "503": _json(_ref("Error"), "Every deployment is cooling down"),
+    "503": _json(_ref("Error"), "The proxy is starting or stopping"),
     "504": _json(_ref("Error"), "Deadline exceeded"),
 }
 

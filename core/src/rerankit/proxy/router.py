@@ -1,16 +1,23 @@
 """Routing: which deployment answers a call, and what happens when one fails.
 
 Deployments sharing a model name form a group. Each call picks a deployment of its group
-(round-robin, or the one with the fewest calls in flight), skipping those cooling down.
-A failed attempt is retried on another deployment of the group when there is one (the
-same one otherwise, after a short pause), up to `num_retries` more times; then each
-fallback model name gets the same treatment. A deployment that fails `allowed_fails`
-times in a row, or answers 429, is cooled down for `cooldown_time` seconds (or the
-upstream's `Retry-After`) and tried again after that.
+(round-robin, or the one with the fewest calls in flight) among those `health.py`'s
+outlier detection keeps in rotation, preferring one its upstream has not asked to wait.
+What a failure allows is `rerankit.policy`'s rule, the same the SDK follows:
 
-Errors that are the caller's (bad input, upstream 400/413) are raised at once: another
-deployment would say the same. Upstream calls go through one pooled
-`rerankit.AsyncClient`, so every installed provider works behind the proxy.
+- the request's own fault (bad input, upstream 400/404/413/422, a configuration error
+  for that model) is answered to the caller at once: not retried, not counted, no
+  fallback, so one tenant's mistake never takes a shared deployment down;
+- a deployment's fault (its key rejected: 401/403; a redirect) ejects it at once with a
+  log line, and the call moves on to another deployment or a fallback;
+- transient failures and bad answers count towards the deployment's failure rate and
+  are retried, on another deployment when there is one, else on the same after a
+  jittered backoff, up to `num_retries` more times within the call's deadline;
+- a 429 holds the deployment back for its `Retry-After` (capped at `max_retry_after`);
+  the call moves on, or waits when the wait fits its deadline.
+
+Then each fallback model name gets the same treatment. Upstream calls go through one
+pooled `rerankit.AsyncClient`, so every installed provider works behind the proxy.
 """
 
 from __future__ import annotations
@@ -39,13 +46,22 @@ from ..errors import (
     RequestTooLargeError,
     RerankitError,
 )
+from ..policy import Fault, backoff_delay, counts_against_deployment, fault_of
 from ..provider import Param
 from ..registry import ProviderRegistry
 from ..types import RerankResponse
-from .config import Deployment, ProxyConfig
+from .config import Deployment, ProxyConfig, RouterSettings
+from .health import DeploymentHealth, HealthSettings, may_eject
 from .metrics import Metrics
 
-__all__ = ["Router", "ModelGroup", "Routed", "UpstreamFailure", "RESERVED_PARAMS"]
+__all__ = [
+    "Router",
+    "ModelGroup",
+    "Routed",
+    "UpstreamFailure",
+    "RESERVED_PARAMS",
+    "health_settings",
+]
 
 logger = logging.getLogger("rerankit.proxy")
 
@@ -72,17 +88,13 @@ RESERVED_PARAMS = frozenset(
         "extra_headers",
     }
 )
-#: Longest cool-down an upstream's Retry-After may impose, in seconds.
-MAX_COOLDOWN = 300.0
 
 
 @dataclass(slots=True)
 class _State:
     deployment: Deployment
+    health: DeploymentHealth
     in_flight: int = 0
-    fails: int = 0
-    cooldown_until: float = 0.0
-    rate_limited: bool = False
 
 
 @dataclass(slots=True)
@@ -117,13 +129,27 @@ class UpstreamFailure(Exception):
 
     model_name: str
     last_error: RerankitError | None
-    #: Seconds until a cooled-down deployment is tried again, when none could be tried.
+    #: Seconds until a rate-limited deployment may be asked again, when that is known.
     retry_after: float | None = None
     tried: list[str] = field(default_factory=list)
 
 
+def health_settings(settings: RouterSettings) -> HealthSettings:
+    """The outlier-detection part of the router settings."""
+    return HealthSettings(
+        failure_rate_threshold=settings.failure_rate_threshold,
+        minimum_requests=settings.minimum_requests,
+        failure_window=settings.failure_window,
+        allowed_fails=settings.allowed_fails,
+        cooldown_time=settings.cooldown_time,
+        max_cooldown_time=settings.max_cooldown_time,
+        max_ejection_percent=settings.max_ejection_percent,
+        half_open_requests=settings.half_open_requests,
+    )
+
+
 class Router:
-    """Picks deployments, retries, cools down and falls back; one per worker process."""
+    """Picks deployments, retries, ejects and falls back; one per worker process."""
 
     def __init__(
         self,
@@ -138,6 +164,7 @@ class Router:
         self.client = client
         self.metrics = metrics
         self._clock = clock
+        self._health = health_settings(config.router)
         self.groups: dict[str, ModelGroup] = {}
         for d in config.deployments:
             group = self.groups.get(d.model_name)
@@ -145,7 +172,7 @@ class Router:
                 provider = registry.get(d.model.partition("/")[0])
                 allowed = {k: v for k, v in provider.params.items() if k not in RESERVED_PARAMS}
                 group = self.groups[d.model_name] = ModelGroup(d.model_name, [], allowed)
-            group.states.append(_State(d))
+            group.states.append(_State(d, DeploymentHealth(self._health)))
         # Longest prefix first, so 'nim/big/*' wins over 'nim/*'.
         self._wildcards = sorted(
             (g for g in self.groups.values() if g.name.endswith("*")),
@@ -174,7 +201,10 @@ class Router:
         params: Mapping[str, Any],
         deadline: float,
     ) -> Routed:
-        """Answer one call through `group`, then its fallbacks; raise `UpstreamFailure`."""
+        """Answer one call through `group`, then its fallbacks.
+
+        Raises the error itself when the request is at fault, else `UpstreamFailure`.
+        """
         failure = UpstreamFailure(model_name, None)
         chain = [(model_name, group)]
         for name in self.settings.fallbacks.get(group.name, ()):
@@ -188,6 +218,8 @@ class Router:
             )
             if routed is not None:
                 return routed
+            if self._clock() >= deadline:
+                break
         raise failure
 
     async def _try_group(
@@ -204,41 +236,80 @@ class Router:
         # A fallback's provider may take other parameters: it gets those it accepts.
         params = {k: v for k, v in params.items() if k in group.params}
         tried: set[int] = set()
+        #: Deployments this call must not ask again (their key was rejected, or they
+        #: answered nonsense).
+        barred: set[int] = set()
         for attempt in range(self.settings.num_retries + 1):
-            state = self._pick(group, tried)
+            state = self._pick(group, tried, barred)
             if state is None:
-                soonest = min(s.cooldown_until for s in group.states) - self._clock()
-                failure.retry_after = max(0.0, soonest)
-                if failure.last_error is None:
-                    failure.last_error = _cooling_error(group, any_rate_limited(group))
+                return None  # every deployment is barred for this call: next fallback
+            wait = await self._wait_before(group, state, tried, attempt, deadline, failure)
+            if wait is None:
                 return None
-            if id(state) in tried:
-                # No other deployment to move to: pause briefly before asking again.
-                await asyncio.sleep(min(0.05 * 2**attempt, 0.5))
             tried.add(id(state))
             try:
                 return await self._attempt(
                     model_name, group, state, query, texts, top_n, params, deadline
                 )
-            except (InvalidRequestError, BadRequestError, RequestTooLargeError):
-                raise  # the caller's input: another deployment would refuse it too
             except RerankitError as exc:
+                fault = fault_of(exc)
+                if fault is Fault.REQUEST:
+                    raise  # the caller's own: another deployment would refuse it too
                 failure.last_error = exc
                 failure.tried.append(state.deployment.id)
-                self._failed(group, state, exc)
+                if fault in (Fault.DEPLOYMENT, Fault.BAD_ANSWER):
+                    barred.add(id(state))
+                if isinstance(exc, RateLimitError):
+                    failure.retry_after = self._rate_limited(group, state, exc)
         return None
 
-    def _pick(self, group: ModelGroup, tried: set[int]) -> _State | None:
+    def _pick(self, group: ModelGroup, tried: set[int], barred: set[int]) -> _State | None:
+        """The deployment for the next attempt, or None when every one is barred."""
         now = self._clock()
-        ready = [s for s in group.states if s.cooldown_until <= now]
-        if not ready:
+        allowed = [s for s in group.states if id(s) not in barred]
+        if not allowed:
             return None
+        # In rotation and free to call; else (the panic rule) whatever is left, the ones
+        # whose rate-limit hold ends soonest first.
+        ready = [s for s in allowed if s.health.available(now)]
+        if not ready:
+            unheld = [s for s in allowed if not s.health.rate_limited(now)]
+            ready = unheld or [min(allowed, key=lambda s: s.health.rate_limited_until)]
         fresh = [s for s in ready if id(s) not in tried] or ready
         if self.settings.routing_strategy == "least-in-flight":
             fewest = min(s.in_flight for s in fresh)
             fresh = [s for s in fresh if s.in_flight == fewest]
         group.turn += 1
         return fresh[group.turn % len(fresh)]
+
+    async def _wait_before(
+        self,
+        group: ModelGroup,
+        state: _State,
+        tried: set[int],
+        attempt: int,
+        deadline: float,
+        failure: UpstreamFailure,
+    ) -> float | None:
+        """Sleep as the attempt requires; None when the wait would outlast the deadline."""
+        now = self._clock()
+        wait = max(0.0, state.health.rate_limited_until - now)
+        if id(state) in tried and not wait:
+            # The same deployment again: back off, jittered, so retries do not stampede.
+            s = self.settings
+            wait = backoff_delay(attempt - 1, s.retry_backoff, s.retry_backoff_max)
+        if not wait:
+            return 0.0
+        if now + wait >= deadline:
+            if state.health.rate_limited(now):
+                failure.retry_after = wait
+                if failure.last_error is None:
+                    failure.last_error = RateLimitError(
+                        f"every deployment of {group.name!r} is rate-limited by its upstream"
+                    )
+            return None
+        await asyncio.sleep(wait)
+        return wait
 
     async def _attempt(
         self,
@@ -252,9 +323,11 @@ class Router:
         deadline: float,
     ) -> Routed:
         d = state.deployment
+        health = state.health
         remaining = deadline - self._clock()
         timeout = min(d.timeout or self.settings.timeout, max(remaining, 0.001))
         labels = (("deployment", d.id),)
+        probe = health.started(self._clock())
         state.in_flight += 1
         self.metrics.in_flight.set(labels, state.in_flight)
         started = time.perf_counter()
@@ -272,48 +345,75 @@ class Router:
                 max_retries=d.max_retries or 0,
                 **{**d.params, **params},
             )
-        except RerankitError as exc:
+        except BaseException as exc:
             outcome = outcome_of(exc)
+            self._failed(group, state, exc, probe)
             raise
         finally:
             elapsed = time.perf_counter() - started
             state.in_flight -= 1
             self.metrics.in_flight.set(labels, state.in_flight)
             self.metrics.record_attempt(group.name, d.id, outcome, elapsed)
-        state.fails = 0
-        state.rate_limited = False
+        health.succeeded(self._clock(), probe)
         return Routed(response, model_name, d.id, elapsed)
 
-    def _failed(self, group: ModelGroup, state: _State, exc: RerankitError) -> None:
+    def _failed(self, group: ModelGroup, state: _State, exc: BaseException, probe: bool) -> None:
+        """Update the deployment's health after a failed attempt, per `rerankit.policy`."""
+        health = state.health
+        if not isinstance(exc, RerankitError) or not counts_against_deployment(exc):
+            health.released(probe)  # the caller's fault, a rate limit or a cancelled call
+            return
         d = state.deployment
+        now = self._clock()
+        fault = fault_of(exc)
         # The full error (it may name the upstream's address) goes to the log, not the caller.
         logger.warning("deployment %s of %s failed: %s", d.id, group.name, exc)
-        state.fails += 1
-        rate_limited = isinstance(exc, RateLimitError)
-        if not rate_limited and state.fails < self.settings.allowed_fails:
+        wants_out = health.failed(now, probe) or fault is Fault.DEPLOYMENT
+        if fault is Fault.DEPLOYMENT:
+            logger.error(
+                "deployment %s of %s is misconfigured: its upstream answered HTTP %s "
+                "(a rejected api_key, or a moved api_base); fix the deployment.",
+                d.id,
+                group.name,
+                getattr(exc, "status_code", None),
+            )
+        if not wants_out or health.ejected(now):
             return
-        seconds = self.settings.cooldown_time
-        if isinstance(exc, RateLimitError) and exc.retry_after is not None:
-            seconds = min(exc.retry_after, MAX_COOLDOWN)
-        state.cooldown_until = self._clock() + seconds
-        state.rate_limited = rate_limited
-        # After the cool-down one more failure cools it down again.
-        state.fails = self.settings.allowed_fails - 1
+        if not may_eject([s.health for s in group.states], now, self._health):
+            logger.warning(
+                "deployment %s of %s is failing (%.0f%% of recent attempts) but stays in "
+                "rotation: ejecting it would leave too few of its group (panic rule).",
+                d.id,
+                group.name,
+                100 * health.failure_rate(now),
+            )
+            return
+        seconds = health.eject(now)
         self.metrics.cooldowns.inc((("model", group.name), ("deployment", d.id)))
-        logger.warning("deployment %s of %s cooled down for %.1f s", d.id, group.name, seconds)
+        logger.warning(
+            "deployment %s of %s ejected for %.1f s (ejection %d; %.0f%% of recent attempts "
+            "failed)",
+            d.id,
+            group.name,
+            seconds,
+            health.ejections,
+            100 * health.failure_rate(now),
+        )
 
-
-def any_rate_limited(group: ModelGroup) -> bool:
-    """Whether a deployment of `group` is cooling down because its upstream said 429."""
-    return any(s.rate_limited for s in group.states)
-
-
-def _cooling_error(group: ModelGroup, rate_limited: bool) -> RerankitError:
-    why = "rate-limited by their upstream" if rate_limited else "cooling down after failures"
-    message = f"every deployment of {group.name!r} is {why}"
-    if rate_limited:
-        return RateLimitError(message)
-    return RerankitError(message)
+    def _rate_limited(self, group: ModelGroup, state: _State, exc: RateLimitError) -> float | None:
+        """Hold a deployment back for its upstream's (capped) Retry-After; return the wait."""
+        wait = exc.retry_after
+        if wait is None or not math.isfinite(wait) or wait <= 0:
+            return None
+        wait = min(wait, self.settings.max_retry_after)
+        state.health.hold(self._clock(), wait)
+        logger.info(
+            "deployment %s of %s is rate-limited by its upstream for %.1f s",
+            state.deployment.id,
+            group.name,
+            wait,
+        )
+        return wait
 
 
 def outcome_of(exc: BaseException) -> str:

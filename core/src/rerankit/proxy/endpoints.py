@@ -14,9 +14,11 @@
 from __future__ import annotations
 
 import asyncio
+import math
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from .._pipeline import MAX_RETRY_AFTER
 from ..errors import RateLimitError, RerankitError
 from .openapi import openapi_document
 from .protocol import Shape, check_params, format_answer, load_json, parse_call
@@ -96,6 +98,8 @@ def _upstream_error(failure: UpstreamFailure) -> ApiError:
     tried = ", ".join(failure.tried) or "none"
     if isinstance(last, RateLimitError):
         wait = last.retry_after if last.retry_after is not None else failure.retry_after
+        # The upstream's word, passed on within bounds (its parser already capped it).
+        wait = None if wait is None or math.isnan(wait) else min(wait, MAX_RETRY_AFTER)
         return ApiError(
             429,
             "rate_limit_error",

@@ -299,10 +299,10 @@ def transport_error(prepared: Prepared, part: Part, exc: httpx.HTTPError) -> Pro
     kind = type(exc).__name__
     name = prepared.provider.name
     if isinstance(exc, ResponseTooLarge):
-        said = f" (its Content-Length says {exc.declared})" if exc.declared is not None else ""
+        said = f"; its Content-Length says {exc.declared}" if exc.declared is not None else ""
         return InvalidResponseError(
-            f"{name} sent an answer larger than max_response_bytes={exc.limit} (decompressed)"
-            f"{said} at {where} for model {request.full_model!r}. Raise max_response_bytes= "
+            f"{name} sent an answer larger than max_response_bytes={exc.limit} (decompressed"
+            f"{said}) at {where} for model {request.full_model!r}. Raise max_response_bytes= "
             f"on the client (the proxy: limits.max_response_bytes) if such answers are expected.",
             provider=name,
             model=request.full_model,

@@ -140,14 +140,19 @@ class BodyReader:
     def feed(self, raw: bytes) -> None:
         """Add one piece of the raw body as it came off the wire."""
         data = raw
-        for layer in self._layers:
+        last = len(self._layers) - 1
+        for position, layer in enumerate(self._layers):
             if not data:
                 return
-            budget = self.limit - self._size
-            data = layer.decode(data, budget)
-            if len(data) > budget:  # an outer layer alone already passes the limit
-                self._pieces.clear()
-                raise ResponseTooLarge(self.limit)
+            if position == last:
+                data = layer.decode(data, self.limit - self._size)
+            else:
+                # Still-compressed data in between: bounded by the limit as a whole, since
+                # the decoded size it stands for is only known one layer further on.
+                data = layer.decode(data, self.limit)
+                if len(data) > self.limit:
+                    self._pieces.clear()
+                    raise ResponseTooLarge(self.limit)
         self._add(data)
 
     def finish(self) -> bytes:
@@ -156,7 +161,7 @@ class BodyReader:
             tail = layer.flush()
             for later in self._layers[position + 1 :]:
                 if tail:
-                    tail = later.decode(tail, self.limit - self._size)
+                    tail = later.decode(tail, self.limit)
             self._add(tail)
         pieces = self._pieces
         return pieces[0] if len(pieces) == 1 else b"".join(pieces)

@@ -64,6 +64,10 @@ def _aiohttp_client(timeout: Any) -> httpx.AsyncClient:
         """httpx-aiohttp, with its errors mapped as httpx's own transport maps them."""
 
         async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            if request.url.userinfo:
+                # httpx already turned them into an Authorization header; aiohttp refuses
+                # a request carrying both.
+                request.url = request.url.copy_with(username=None, password=None)
             try:
                 response = await super().handle_async_request(request)
             except httpx.TransportError as exc:
@@ -205,6 +209,8 @@ class AiohttpClient(httpx.AsyncClient):
                     content = reader.finish()
         except (TimeoutError, aiohttp.ClientError) as exc:
             raise _transport_error(exc) from exc
+        except ValueError as exc:  # aiohttp's refusal of a request it cannot send as given
+            raise httpx.UnsupportedProtocol(str(exc)) from exc
         return answer.status, answer.raw_headers, content
 
 

@@ -16,6 +16,7 @@ This module imports neither httpx nor pydantic, so resolving a provider stays ch
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
@@ -69,6 +70,11 @@ class Param:
                 f"Parameter {name!r} must be one of {allowed}; got {value!r}.", parameter=name
             )
         number: Any = value  # isinstance above narrowed `value` to object
+        if isinstance(number, float) and not math.isfinite(number):
+            # NaN passes every comparison below; no provider parameter means infinity.
+            raise InvalidParameterError(
+                f"Parameter {name!r} must be a finite number; got {value!r}.", parameter=name
+            )
         if self.minimum is not None and number < self.minimum:
             raise InvalidParameterError(
                 f"Parameter {name!r} must be >= {self.minimum}; got {value!r}.", parameter=name

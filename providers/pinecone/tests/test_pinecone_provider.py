@@ -74,6 +74,11 @@ def test_api_version_that_is_not_a_version_is_refused(bad):
         PineconeProvider(api_version=bad)
 
 
+def test_bare_host_as_the_sdk_writes_it_is_https():
+    built = PROVIDER.build_request(request(api_base="eu.pinecone.example"))
+    assert built.url == "https://eu.pinecone.example/rerank"
+
+
 def test_key_required():
     with pytest.raises(MissingApiKeyError, match="PINECONE_API_KEY"):
         PROVIDER.build_request(request(api_key=None))

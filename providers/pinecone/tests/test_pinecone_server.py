@@ -49,7 +49,7 @@ def server():
 def _fresh(server, monkeypatch):
     server.handler = pinecone
     server.clear()
-    for name in ("PINECONE_API_KEY", "PINECONE_API_BASE"):
+    for name in ("PINECONE_API_KEY", "PINECONE_API_BASE", "PINECONE_CONTROLLER_HOST"):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -121,3 +121,10 @@ def test_api_version_per_call_reaches_the_server(server, client):
     sent = server.requests[-1]
     assert sent.headers["x-pinecone-api-version"] == "2026-10"
     assert "api_version" not in sent.json
+
+
+def test_the_sdks_controller_host_variable(server, monkeypatch):
+    monkeypatch.setenv("PINECONE_CONTROLLER_HOST", server.url)
+    monkeypatch.setenv("PINECONE_API_KEY", KEY)
+    rerankit.rerank(MODEL, QUERY, DOCS)
+    assert server.requests[-1].headers["api-key"] == KEY

@@ -37,7 +37,8 @@ WIRE = RerankWire(
     default_base="https://api.pinecone.io",
     path="/rerank",
     api_key_env="PINECONE_API_KEY",
-    api_base_env=("PINECONE_API_BASE",),
+    # rerankit's name, then the official SDK's (a host, `https://` implied).
+    api_base_env=("PINECONE_API_BASE", "PINECONE_CONTROLLER_HOST"),
     key_required=True,
     auth_header="Api-Key",
     auth_scheme=None,
@@ -70,6 +71,13 @@ class PineconeProvider(CohereStyleProvider):
     def __init__(self, *, api_version: str = API_VERSION) -> None:
         super().__init__()
         self.api_version = _checked_version(api_version)
+
+    def endpoint(self, request: ProviderRequest, wire: RerankWire) -> str:
+        """The base as given; a bare host (the SDK's `PINECONE_CONTROLLER_HOST` form) is https."""
+        base = request.api_base
+        if base and "://" not in base:
+            request = replace(request, api_base=f"https://{base.strip()}")
+        return super().endpoint(request, wire)
 
     def headers(self, request: ProviderRequest, wire: RerankWire, url: str) -> dict[str, str]:
         """The key as `Api-Key` plus the API version (the call's, else the provider's)."""

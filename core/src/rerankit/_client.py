@@ -261,8 +261,7 @@ class Client(ClientBase):
             http.method,
             http.url,
             headers=http.headers,
-            json=http.json if http.content is None else None,
-            content=http.content,
+            json=http.json,
             timeout=options.operation_timeout(),
         )
         try:

@@ -139,9 +139,7 @@ def _providers(args: argparse.Namespace) -> int:
     rows: list[dict[str, Any]] = []
     for entry in default_registry().entries():
         provider = entry.provider
-        key_envs = [
-            name for name in (provider.api_key_env, *provider.api_key_env_aliases) if name
-        ]
+        key_envs = [name for name in (provider.api_key_env, *provider.api_key_env_aliases) if name]
         rows.append(
             {
                 "prefix": entry.prefix,

@@ -192,3 +192,28 @@ def test_unknown_auth_mode_warns_and_refuses_calls(monkeypatch):
         provider = AzureAIProvider.from_environment()
     with pytest.raises(ConfigurationError, match="entra_id"):
         provider.build_request(request(api_key="k"))
+
+
+def test_registered_plugin_uses_entra_from_the_environment_without_importing_azure():
+    # The entry point's register hook reads AZURE_AI_AUTH once; azure-identity is imported
+    # only when the first token is needed, so registering stays cheap.
+    import json
+    import os
+    import subprocess
+
+    code = (
+        "import json, sys; from rerankit.registry import default_registry as d; "
+        "p = d().get('azure_ai'); t = p.token_provider; "
+        "print(json.dumps([type(t).__name__, t.scope, "
+        "sorted(m for m in sys.modules if m.startswith(('azure', 'httpx', 'pydantic')))]))"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("RERANKIT_", "AZURE_AI_"))}
+    env |= {
+        "RERANKIT_LOAD_PLUGINS": "azure_ai",
+        "AZURE_AI_AUTH": "entra_id",
+        "AZURE_AI_ENTRA_SCOPE": "https://ml.azure.com/.default",
+    }
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+    )
+    assert json.loads(out.stdout) == ["EntraIdToken", "https://ml.azure.com/.default", []]

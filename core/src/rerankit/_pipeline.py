@@ -120,7 +120,7 @@ def prepare(
         top_n=check_top_n(top_n),
         return_documents=check_flag("return_documents", return_documents),
         params=_check_params(provider, prefix, params, drop_params, warn_dropped),
-        api_key=api_key or _env(provider.api_key_env),
+        api_key=api_key or _env(provider.api_key_env) or _first_env(provider.api_key_env_aliases),
         api_base=api_base or _first_env(provider.api_base_env),
     )
     limit = check_limit(max_documents_per_request)

@@ -135,6 +135,9 @@ class Provider:
     name: ClassVar[str] = "provider"
     #: Environment variable holding the API key, if the provider takes one.
     api_key_env: ClassVar[str | None] = None
+    #: Further variables read for the key when `api_key_env` is unset, in order (e.g.
+    #: the name the vendor's own SDK reads, so a key already set for it works here).
+    api_key_env_aliases: ClassVar[tuple[str, ...]] = ()
     #: Environment variables for the base URL, most specific first.
     api_base_env: ClassVar[tuple[str, ...]] = ()
     #: What the scores mean, so thresholds can be compared across providers.
@@ -155,7 +158,7 @@ class Provider:
     def env_vars(self) -> tuple[str, ...]:
         """Every environment variable this provider reads."""
         key = (self.api_key_env,) if self.api_key_env else ()
-        return key + self.api_base_env
+        return key + self.api_key_env_aliases + self.api_base_env
 
 
 class HttpProvider(Provider):

@@ -213,15 +213,19 @@ class AsyncClient(ClientBase):
                     http.json,
                     http.headers,
                     None if remaining is None else max(remaining, 0.001),
+                    content=http.content,
                 )
                 answer = HttpResponse(status_code=status, headers=headers, content=content)
             else:
+                # `content` only when set: an extra argument leaves AiohttpClient's short path.
+                raw = {} if http.content is None else {"content": http.content}
                 response = await client.request(
                     http.method,
                     http.url,
                     headers=http.headers,
-                    json=http.json,
+                    json=http.json if http.content is None else None,
                     timeout=options.operation_timeout(),
+                    **raw,
                 )
                 answer = wire_response(response.status_code, response.headers, response.content)
         except httpx.HTTPError as exc:

@@ -82,3 +82,10 @@ def test_repr_shows_neither_body_nor_secret_headers():
     request = HttpRequest("POST", "https://x.test/", {"Authorization": "AWS4 secret"}, content=RAW)
     assert "secret" not in repr(request)
     assert "caf" not in repr(request)
+
+
+def test_aws_session_token_is_masked_in_the_repr():
+    headers = {"X-Amz-Security-Token": "session-token-secret", "X-Amz-Date": "20260101T000000Z"}
+    shown = repr(HttpRequest("POST", "https://x.test/", headers, content=RAW))
+    assert "session-token-secret" not in shown
+    assert "20260101T000000Z" in shown

@@ -16,7 +16,15 @@ __all__ = ["HttpRequest", "HttpResponse", "SENSITIVE_HEADERS", "redact_headers"]
 
 #: Header names whose values are secrets; they are masked in every repr.
 SENSITIVE_HEADERS = frozenset(
-    {"authorization", "api-key", "x-api-key", "proxy-authorization", "cookie"}
+    {
+        "authorization",
+        "api-key",
+        "x-api-key",
+        "proxy-authorization",
+        "cookie",
+        # AWS temporary credentials' session token, sent beside a SigV4 signature.
+        "x-amz-security-token",
+    }
 )
 
 

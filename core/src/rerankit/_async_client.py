@@ -218,7 +218,7 @@ class AsyncClient(ClientBase):
                 answer = HttpResponse(status_code=status, headers=headers, content=content)
             else:
                 # `content` only when set: an extra argument leaves AiohttpClient's short path.
-                raw = {} if http.content is None else {"content": http.content}
+                raw: dict[str, Any] = {} if http.content is None else {"content": http.content}
                 response = await client.request(
                     http.method,
                     http.url,

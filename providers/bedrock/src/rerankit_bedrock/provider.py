@@ -40,7 +40,7 @@ from rerankit.provider import ScoreKind
 
 from .aws import CREDENTIAL_ENV, ENDPOINT_ENV, REGION_ENV, CredentialChain, check_region
 from .aws import configured_endpoint as _configured_endpoint
-from .models import ModelRef, foundation_model_arn, host_suffix, parse_model
+from .models import INVOKE_PREFIX, ModelRef, foundation_model_arn, host_suffix, parse_model
 from .sigv4 import AwsCredentials, sign
 
 __all__ = ["BedrockProvider", "BEARER_ENV", "MAX_TEXT_CHARS"]
@@ -142,7 +142,7 @@ class BedrockProvider(HttpProvider):
 
     def parse_response(self, response: HttpResponse, request: ProviderRequest) -> Ranking:
         """Rerank's `relevanceScore` results or Cohere's `relevance_score` ones -> `Ranking`."""
-        invoke = request.model.startswith("invoke/")
+        invoke = request.model.startswith(INVOKE_PREFIX)
         score_key = "relevance_score" if invoke else "relevanceScore"
         try:
             body = response.json()

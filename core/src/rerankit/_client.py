@@ -273,7 +273,8 @@ class Client(ClientBase):
             http.method,
             http.url,
             headers=http.headers,
-            json=http.json,
+            json=http.json if http.content is None else None,
+            content=http.content,
             timeout=options.operation_timeout(),
         )
         try:

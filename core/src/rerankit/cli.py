@@ -84,6 +84,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     new.add_argument("name", metavar="NAME", help="the prefix to register, [a-z0-9_]+")
     new.add_argument("-o", "--output", help="where to create the folder (default: here)")
+    new.add_argument(
+        "--force",
+        action="store_true",
+        help="scaffold even if an installed plugin already registers NAME",
+    )
     new.set_defaults(run=_new_provider)
 
     serve = commands.add_parser(
@@ -177,7 +182,7 @@ def _providers(args: argparse.Namespace) -> int:
 def _new_provider(args: argparse.Namespace) -> int:
     from .scaffold import ScaffoldNames, write_scaffold
 
-    root = write_scaffold(args.name, args.output)
+    root = write_scaffold(args.name, args.output, force=args.force)
     names = ScaffoldNames.for_prefix(args.name)
     print(f"Created {root}: {names.distribution}, prefix {names.name!r}, {names.class_name}.")
     print(f"Next: cd {root} && pip install -e '.[test]' && pytest")

@@ -19,6 +19,7 @@ class LocalBM25Provider(LocalProvider):
 
     name: ClassVar[str] = "local"
     score_kind: ClassVar[ScoreKind] = "bm25"
+    known_models: ClassVar[tuple[str, ...]] = MODELS
     params: ClassVar[dict[str, Param]] = {
         "k1": Param((int, float), "Term-frequency saturation (default 1.5).", minimum=0),
         "b": Param(

@@ -40,6 +40,15 @@ def test_output_piped_into_a_closed_reader_is_no_traceback(tmp_path):
     assert "Traceback" not in stderr and "BrokenPipe" not in stderr
 
 
+def test_ctrl_c_is_no_traceback(monkeypatch, capsys):
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("rerankit._client.Client.rerank", interrupted)
+    assert main(["rerank", "local/bm25", "q", "-d", "a"]) == 130
+    assert capsys.readouterr().err == "interrupted\n"
+
+
 @pytest.mark.parametrize(
     ("make", "expected"),
     [

@@ -10,7 +10,8 @@ rerankit serve [--config FILE] [--host 127.0.0.1] [--port 4000] [--workers N]
 
 Documents come from `-d`, from `--file` (one per line, JSON Lines or a JSON list), or
 from standard input. Exit status: 0 on success, 1 when the upstream call failed, 2 for
-bad input or setup, 141 when the reader of the output went away (`| head`).
+bad input or setup, 130 after Ctrl-C, 141 when the reader of the output went away
+(`| head`).
 Errors are rendered with the command's spelling of options (`--api-key`, not `api_key=`).
 """
 
@@ -32,6 +33,8 @@ __all__ = ["main"]
 
 #: Exit status when the output's reader closed the pipe (128 + SIGPIPE, as shells report).
 EXIT_BROKEN_PIPE = 141
+#: Exit status after Ctrl-C (128 + SIGINT, as shells report).
+EXIT_INTERRUPTED = 130
 
 #: Python spellings in messages -> the command's options (one rendering rule, here).
 _CLI_SPELLINGS: tuple[tuple[re.Pattern[str], str], ...] = (
@@ -60,6 +63,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_BROKEN_PIPE
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except ProviderError as exc:
         print(f"error: {cli_message(exc)}", file=sys.stderr)
         return 1
@@ -202,17 +208,18 @@ def _rerank(args: argparse.Namespace) -> int:
     if args.drop_params:
         kwargs["drop_params"] = True
     progress = _progress_for(args, default_registry().resolve(args.model)[1], len(documents))
-    if progress is None:
-        from ._default import rerank
-
-        response = rerank(args.model, args.query, documents, **kwargs)
-    else:
+    transport = None
+    if progress is not None:
         from ._cli_progress import counting_transport
 
-        try:
-            with Client(transport=counting_transport(progress)) as client:
-                response = client.rerank(args.model, args.query, documents, **kwargs)
-        finally:
+        transport = counting_transport(progress)
+    # A client of its own, closed when the call is done (the shared one would keep its
+    # connections open until exit).
+    try:
+        with Client(transport=transport) as client:
+            response = client.rerank(args.model, args.query, documents, **kwargs)
+    finally:
+        if progress is not None:
             progress.close()
     if args.json:
         print(response.model_dump_json(exclude_none=True, indent=2))

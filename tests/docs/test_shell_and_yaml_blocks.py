@@ -1,4 +1,5 @@
-"""The ```yaml and ```bash blocks of the README and docs/ are checked, as python blocks are.
+"""The ```yaml, ```bash and ```console blocks of the README and docs/ are checked, as python
+blocks are.
 
 - yaml: every block parses; a proxy config (`model_list`) passes the proxy's own start-up
   checks (the environment variables it names are given placeholder values).
@@ -41,7 +42,7 @@ def blocks(language: str) -> list[pytest.param]:
 
 
 YAML = blocks("yaml")
-BASH = blocks("bash")
+BASH = blocks("(?:bash|console)")  # console: a shown session, `$ ` before commands
 
 
 class Placeholders(Mapping[str, str]):

@@ -61,7 +61,7 @@ def install(python: Path, dist: Path, requirement: str, cwd: Path) -> None:
 @pytest.mark.packaging
 def test_wheels_install_and_work_outside_the_workspace(tmp_path, nim_server: FakeNimServer):
     dist = wheels(tmp_path)
-    assert (dist / "rerankit-0.2.0-py3-none-any.whl").exists() or list(dist.glob("rerankit-*.whl"))
+    assert list(dist.glob("rerankit-*.whl")), f"no rerankit wheel in {dist}"
     venv = tmp_path / "venv"
     subprocess.run([uv(), "venv", "--quiet", "--python", sys.executable, str(venv)], check=True)
     python, script = venv / "bin" / "python", venv / "bin" / "rerankit"

@@ -45,6 +45,10 @@ FIRST_PARTY_DISTRIBUTIONS: dict[str, tuple[str, str]] = {
     "tei": ("rerankit-tei", "tei"),
     "infinity": ("rerankit-infinity", "infinity"),
     "hosted_vllm": ("rerankit-vllm", "vllm"),
+    "huggingface": ("rerankit-huggingface", "huggingface"),
+    "azure_ai": ("rerankit-azure-ai", "azure-ai"),
+    "bedrock": ("rerankit-bedrock", "bedrock"),
+    "vertex_ai": ("rerankit-vertex-ai", "vertex-ai"),
 }
 
 

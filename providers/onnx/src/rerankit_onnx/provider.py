@@ -1,0 +1,116 @@
+"""`onnx/<model>`: cross-encoder rerankers run in-process on ONNX Runtime.
+
+A `LocalProvider`: no HTTP. `rerank` scores on the calling thread; `arerank` (the async
+client, the proxy) hands the same work to a small worker-thread pool so the event loop
+never waits on inference. Models load lazily, once per process (`cache.ModelCache`).
+Heavy imports (onnxruntime, tokenizers, numpy, huggingface_hub) happen on the first call,
+never when the plugin is registered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import ClassVar
+
+from rerankit import LocalProvider, Param, ProviderRequest, Ranking
+from rerankit.provider import ScoreKind
+
+from .cache import ModelCache, shared_cache
+from .files import check_onnx_file, locate, parse_source
+from .model import CrossEncoder
+
+__all__ = ["OnnxProvider", "DEFAULT_BATCH_SIZE", "MAX_BATCH_SIZE"]
+
+#: Pairs per inference run unless `batch_size=` says otherwise.
+DEFAULT_BATCH_SIZE = 32
+#: The largest `batch_size=` accepted (a batch's activations are held at once).
+MAX_BATCH_SIZE = 1024
+#: The largest `max_length=` and `intra_op_num_threads=` accepted.
+MAX_LENGTH_LIMIT = 32_768
+MAX_THREADS = 256
+
+
+class OnnxProvider(LocalProvider):
+    """Cross-encoder reranking on your CPU with ONNX Runtime: no key, no torch.
+
+    `cache` holds the loaded models (the process-wide one by default); `workers` is how
+    many inferences the async path runs at once (default: the CPU count, at most 4).
+    """
+
+    name: ClassVar[str] = "ONNX Runtime"
+    score_kind: ClassVar[ScoreKind] = "logit"
+    params: ClassVar[dict[str, Param]] = {
+        "batch_size": Param(
+            int,
+            f"Pairs per inference run (default {DEFAULT_BATCH_SIZE}).",
+            minimum=1,
+            maximum=MAX_BATCH_SIZE,
+        ),
+        "max_length": Param(
+            int,
+            "Truncate each (query, document) pair to this many tokens "
+            "(default and upper bound: the model's maximum length).",
+            minimum=1,
+            maximum=MAX_LENGTH_LIMIT,
+        ),
+        "onnx_file": Param(
+            str,
+            "The graph inside the model directory, e.g. 'onnx/model_quantized.onnx' "
+            "(default: model.onnx, then onnx/model.onnx).",
+        ),
+        "intra_op_num_threads": Param(
+            int,
+            "ONNX Runtime threads per inference (0: its default, one per physical core). "
+            "Part of the loaded model's identity: set it once per model.",
+            minimum=0,
+            maximum=MAX_THREADS,
+        ),
+    }
+
+    def __init__(self, *, cache: ModelCache | None = None, workers: int | None = None) -> None:
+        self.cache = cache if cache is not None else shared_cache()
+        self.workers = workers or min(4, os.cpu_count() or 1)
+        self._executor: ThreadPoolExecutor | None = None
+        self._executor_lock = threading.Lock()
+
+    def model(self, request: ProviderRequest) -> CrossEncoder:
+        """The loaded cross-encoder for this call's model and graph (loading it if needed)."""
+        onnx_file = request.params.get("onnx_file")
+        if onnx_file is not None:
+            check_onnx_file(onnx_file)
+        threads = int(request.params.get("intra_op_num_threads", 0))
+        source = parse_source(request.model)
+        key = (source.directory or source.name, onnx_file, threads)
+
+        def load() -> CrossEncoder:
+            return CrossEncoder(locate(source, onnx_file), request.model, threads)
+
+        return self.cache.get(key, load)
+
+    def rerank(self, request: ProviderRequest) -> Ranking:
+        """Score every document against the query with the cross-encoder (a logit each)."""
+        model = self.model(request)
+        scores, tokens = model.score(
+            request.query,
+            request.documents,
+            batch_size=int(request.params.get("batch_size", DEFAULT_BATCH_SIZE)),
+            max_length=request.params.get("max_length"),
+        )
+        return Ranking(list(enumerate(scores)), model=request.model, usage={"tokens": tokens})
+
+    async def arerank(self, request: ProviderRequest) -> Ranking:
+        """`rerank` on a worker thread: the event loop keeps serving while it runs."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool(), self.rerank, request)
+
+    def _pool(self) -> ThreadPoolExecutor:
+        if self._executor is None:
+            with self._executor_lock:
+                if self._executor is None:
+                    self._executor = ThreadPoolExecutor(
+                        max_workers=self.workers, thread_name_prefix="rerankit-onnx"
+                    )
+        return self._executor

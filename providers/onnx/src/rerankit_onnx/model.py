@@ -44,7 +44,7 @@ class CrossEncoder:
 
     def __init__(self, files: ModelFiles, name: str, intra_op_num_threads: int = 0) -> None:
         import numpy as np
-        import onnxruntime as ort
+        import onnxruntime as ort  # type: ignore[import-untyped]
         from tokenizers import Tokenizer
 
         self.name = name

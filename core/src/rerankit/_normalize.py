@@ -73,7 +73,7 @@ def normalize(
                 f"normalize='sigmoid' left {kind} scores unchanged: they are not logits. "
                 "Use normalize='minmax' to scale them to 0..1 within the answer.",
                 _warning_class(),
-                stacklevel=2,
+                stacklevel=5,  # the caller of Client.rerank (via _run, finish)
             )
         return scores
     return _minmax(scores)
@@ -103,7 +103,7 @@ def warn_mixed_kinds(
         f"gives {ours} scores: thresholds written for one do not fit the other. Check "
         "meta.score_kind, or pass normalize='sigmoid' or 'minmax' to put both on one scale.",
         _warning_class(),
-        stacklevel=4,
+        stacklevel=5,  # the caller of Client.rerank (via _run, _meta)
     )
 
 

@@ -1,0 +1,170 @@
+"""Scenario 7: local cross-encoder inference, `onnx/<dir>` vs tokenizers + onnxruntime by hand.
+
+One call reranks 64 documents of ~100 words with a tiny cross-encoder built on the spot
+(`tests/fakes/tiny_cross_encoder.py`: 256 positions, hidden size 64), at batch sizes 1, 16
+and 64. The floor is the least a program can do with the same files: a `tokenizers`
+tokenizer (truncation and padding on) and an `onnxruntime.InferenceSession`, one
+`encode_batch` + `run` per batch, logits read from the output. FlashRank runs the same
+files too (copied under the names its cache expects, so it downloads nothing); it has no
+batch size and runs all passages of a call at once, so it gets one call per batch.
+
+Contenders alternate round by round so that noise from the machine falls on all alike;
+the figure is the median of each one's documents per second.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from benchmarks.report import Result
+from benchmarks.workload import QUERY, documents, ratio
+
+FLOOR = "tokenizers + onnxruntime (floor)"
+SUBJECT = "rerankit.rerank onnx/<dir>"
+FLASHRANK = "FlashRank Ranker.rerank"
+BATCH_SIZES = (1, 16, 64)
+DOCUMENTS = 64
+#: FlashRank loads `<cache>/<known model name>/<its file name>` and downloads nothing
+#: when that directory exists.
+FLASHRANK_MODEL = "ms-marco-TinyBERT-L-2-v2"
+FLASHRANK_FILE = "flashrank-TinyBERT-L-2-v2.onnx"
+
+
+def build_model(root: Path) -> Path:
+    """The benchmark's tiny cross-encoder (and FlashRank's copy of it) under `root`."""
+    from tests.fakes.tiny_cross_encoder import build_tiny_cross_encoder
+
+    model = root / "model"
+    build_tiny_cross_encoder(model, head=1, max_positions=256, hidden=64)
+    flashrank = root / "flashrank" / FLASHRANK_MODEL
+    shutil.copytree(model, flashrank)
+    (flashrank / "model.onnx").rename(flashrank / FLASHRANK_FILE)
+    return model
+
+
+def floor_scorer(model: Path) -> Callable[[list[str], int], list[float]]:
+    """tokenizers + onnxruntime by hand: one encode_batch and one run per batch."""
+    import numpy as np
+    import onnxruntime as ort
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(model / "tokenizer.json"))
+    limit = json.loads((model / "tokenizer_config.json").read_text())["model_max_length"]
+    tokenizer.enable_truncation(limit)
+    tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
+    session = ort.InferenceSession(str(model / "model.onnx"), providers=["CPUExecutionProvider"])
+
+    def score(docs: list[str], batch_size: int) -> list[float]:
+        scores: list[float] = []
+        for start in range(0, len(docs), batch_size):
+            encodings = tokenizer.encode_batch(
+                [(QUERY, d) for d in docs[start : start + batch_size]]
+            )
+            feed = {
+                "input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
+                "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),
+                "token_type_ids": np.array([e.type_ids for e in encodings], dtype=np.int64),
+            }
+            (logits,) = session.run(["logits"], feed)
+            scores.extend(logits[:, 0].tolist())
+        return scores
+
+    return score
+
+
+def subject_scorer(model: Path) -> Callable[[list[str], int], list[float]]:
+    """rerankit's public API, the way an application calls it."""
+    import rerankit
+
+    client = rerankit.Client()
+    name = f"onnx/{model}"
+
+    def score(docs: list[str], batch_size: int) -> list[float]:
+        response = client.rerank(name, QUERY, docs, batch_size=batch_size, return_documents=False)
+        ordered = sorted(response.results, key=lambda r: r.index)
+        return [r.relevance_score for r in ordered]
+
+    return score
+
+
+def flashrank_scorer(root: Path) -> tuple[Callable[[list[str], int], Any] | None, str | None]:
+    """FlashRank on the same files, or None and why not."""
+    try:
+        from flashrank import Ranker, RerankRequest
+    except ImportError as exc:
+        return None, f"FlashRank is not installed ({exc})"
+    try:
+        ranker = Ranker(model_name=FLASHRANK_MODEL, cache_dir=str(root / "flashrank"))
+    except Exception as exc:  # whatever FlashRank raises on files it cannot read
+        return None, f"FlashRank could not load the files ({type(exc).__name__}: {exc})"
+    logging.getLogger().setLevel(logging.WARNING)  # Ranker sets the root logger to INFO
+
+    def score(docs: list[str], batch_size: int) -> Any:
+        out = []
+        for start in range(0, len(docs), batch_size):
+            passages = [
+                {"id": i, "text": d} for i, d in enumerate(docs[start : start + batch_size])
+            ]
+            out.extend(ranker.rerank(RerankRequest(query=QUERY, passages=passages)))
+        return out
+
+    return score, None
+
+
+def run(quick: bool) -> Result:
+    """64 documents per call at batch sizes 1, 16 and 64; every contender in turn."""
+    result = Result(
+        scenario="onnx",
+        title=f"7. Local cross-encoder ({DOCUMENTS} docs of ~100 words per call, tiny model)",
+        columns=["batch size", "client", "docs/s (median)", "x floor"],
+    )
+    rounds = 3 if quick else 40
+    docs = documents(DOCUMENTS, words=100, seed=7)
+    with tempfile.TemporaryDirectory(prefix="rerankit-onnx-bench-") as tmp:
+        root = Path(tmp)
+        model = build_model(root)
+        contenders: dict[str, Callable[[list[str], int], Any]] = {
+            FLOOR: floor_scorer(model),
+            SUBJECT: subject_scorer(model),
+        }
+        flashrank, why_not = flashrank_scorer(root)
+        if flashrank is not None:
+            contenders[FLASHRANK] = flashrank
+        else:
+            result.notes.append(f"FlashRank not measured: {why_not}.")
+        floor_scores = contenders[FLOOR](docs, DOCUMENTS)
+        ours = contenders[SUBJECT](docs, 16)
+        drift = max(abs(a - b) for a, b in zip(ours, floor_scores, strict=True))
+        result.notes.append(
+            f"rerankit's scores equal the floor's to {drift:.1e} (largest difference, logits)."
+        )
+        for batch_size in BATCH_SIZES:
+            rates: dict[str, list[float]] = {name: [] for name in contenders}
+            for call in contenders.values():
+                call(docs, batch_size)  # warm-up: sessions loaded, caches filled
+            for _ in range(rounds):
+                for name, call in contenders.items():
+                    start = time.perf_counter()
+                    call(docs, batch_size)
+                    rates[name].append(DOCUMENTS / (time.perf_counter() - start))
+            medians = {name: statistics.median(r) for name, r in rates.items()}
+            figures: dict[str, Any] = {}
+            for name, median in medians.items():
+                x = ratio(median, medians[FLOOR])
+                figures[name] = {"docs_per_s": median, "x_floor": x}
+                result.rows.append([batch_size, name, median, x])
+            result.data[str(batch_size)] = figures
+    result.data["worst_x_floor"] = min(result.data[str(b)][SUBJECT]["x_floor"] for b in BATCH_SIZES)
+    result.notes.append(
+        "x floor is docs/s over the floor's (1.0 = as fast as the hand-written loop); "
+        "the target is >= 0.91, i.e. at most 1.1x the floor's time."
+    )
+    return result

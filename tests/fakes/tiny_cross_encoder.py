@@ -24,7 +24,7 @@ from typing import Any
 __all__ = ["WORDS", "build_tiny_cross_encoder", "write_files"]
 
 #: The vocabulary's words (besides the special tokens); anything else is [UNK].
-WORDS = (
+WORDS = (  # noqa: SIM905 (a list literal of 67 words reads worse)
     "gpu memory bandwidth hopper grace interconnect tensor core throughput latency cache "
     "server rack cooling power efficiency inference training model batch token sequence "
     "precision accelerator cluster network fabric storage nvlink pcie die transistor clock "
@@ -47,9 +47,9 @@ def build_tiny_cross_encoder(
 ) -> Path:
     """Write a tiny cross-encoder into `directory`; return the ONNX file's path.
 
-    `head` is 1 (one logit) or 2 (two classes; 3 makes a model no reranker has); `onnx_path` is where the graph goes
-    (`model.onnx`, `onnx/model.onnx`, ...); `quantized` also writes an int8 dynamically
-    quantised copy of it at that relative path.
+    `head` is 1 (one logit) or 2 (two classes; 3 makes a model no reranker has);
+    `onnx_path` is where the graph goes (`model.onnx`, `onnx/model.onnx`, ...);
+    `quantized` also writes an int8 dynamically quantised copy at that relative path.
     """
     directory.mkdir(parents=True, exist_ok=True)
     write_files(directory, max_positions=max_positions)

@@ -64,4 +64,3 @@ def test_cached_repository_loads_offline_and_a_missing_one_says_how_to_fetch(
     assert str(home / "hub") in out["missing"]
     assert "HF_HUB_OFFLINE is set" in out["missing"]
     assert "hf download acme/absent" in out["missing"]
-

@@ -201,9 +201,7 @@ async def test_async_client_runs_inference_off_the_event_loop(tiny, direct):
     assert cache.threads and all(t.startswith("rerankit-onnx") for t in cache.threads)
     assert threading.current_thread().name not in cache.threads
     for response in responses:
-        assert scores_by_index(response) == pytest.approx(
-            direct(tiny.bert, QUERY, DOCS), abs=1e-5
-        )
+        assert scores_by_index(response) == pytest.approx(direct(tiny.bert, QUERY, DOCS), abs=1e-5)
 
 
 def test_missing_directory_says_where_and_how(client, tmp_path):

@@ -153,9 +153,7 @@ def _download(source: ModelSource, wanted: tuple[str, ...]) -> Path:
     )
     try:
         return Path(
-            snapshot_download(
-                source.repo_id, revision=source.revision, allow_patterns=patterns
-            )
+            snapshot_download(source.repo_id, revision=source.revision, allow_patterns=patterns)
         )
     except (RepositoryNotFoundError, RevisionNotFoundError, GatedRepoError) as exc:
         raise InvalidModelError(

@@ -131,7 +131,7 @@ def evaluate_targets(results: dict[str, Result]) -> list[dict[str, Any]]:
             lambda x: x <= 0.05,
         ),
         target(
-            "onnx docs/s, worst of batch 1/16/64, x tokenizers+onnxruntime",
+            "onnx docs/s, worst batch size and threads, x tokenizers+onnxruntime",
             ">= 0.91",
             get("onnx", "worst_x_floor"),
             lambda x: x >= 0.91,

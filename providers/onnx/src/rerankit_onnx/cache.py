@@ -12,8 +12,10 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
+from typing import TYPE_CHECKING
 
-from .model import CrossEncoder
+if TYPE_CHECKING:
+    from .model import CrossEncoder
 
 __all__ = ["MAX_MODELS", "ModelCache", "shared_cache"]
 

@@ -9,18 +9,19 @@ never when the plugin is registered.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import threading
-from concurrent.futures import ThreadPoolExecutor
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from rerankit import LocalProvider, Param, ProviderRequest, Ranking
 from rerankit.provider import ScoreKind
 
 from .cache import ModelCache, shared_cache
-from .files import check_onnx_file, locate, parse_source
-from .model import CrossEncoder
+
+if TYPE_CHECKING:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from .model import CrossEncoder
 
 __all__ = ["OnnxProvider", "DEFAULT_BATCH_SIZE", "MAX_BATCH_SIZE"]
 
@@ -78,6 +79,10 @@ class OnnxProvider(LocalProvider):
 
     def model(self, request: ProviderRequest) -> CrossEncoder:
         """The loaded cross-encoder for this call's model and graph (loading it if needed)."""
+        # Imported here: registering the plugin (every `rerankit` lookup) stays cheap.
+        from .files import check_onnx_file, locate, parse_source
+        from .model import CrossEncoder
+
         onnx_file = request.params.get("onnx_file")
         if onnx_file is not None:
             check_onnx_file(onnx_file)
@@ -103,6 +108,8 @@ class OnnxProvider(LocalProvider):
 
     async def arerank(self, request: ProviderRequest) -> Ranking:
         """`rerank` on a worker thread: the event loop keeps serving while it runs."""
+        import asyncio
+
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._pool(), self.rerank, request)
 
@@ -110,6 +117,8 @@ class OnnxProvider(LocalProvider):
         if self._executor is None:
             with self._executor_lock:
                 if self._executor is None:
+                    from concurrent.futures import ThreadPoolExecutor
+
                     self._executor = ThreadPoolExecutor(
                         max_workers=self.workers, thread_name_prefix="rerankit-onnx"
                     )

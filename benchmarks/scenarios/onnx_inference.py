@@ -113,11 +113,17 @@ def flashrank_scorer(root: Path) -> tuple[Callable[[list[str], int], Any] | None
         from flashrank import Ranker, RerankRequest
     except ImportError as exc:
         return None, f"FlashRank is not installed ({exc})"
+    # Ranker calls logging.basicConfig(level=INFO): undo it, the process's logging is not its.
+    root_logger = logging.getLogger()
+    level, handlers = root_logger.level, list(root_logger.handlers)
     try:
         ranker = Ranker(model_name=FLASHRANK_MODEL, cache_dir=str(root / "flashrank"))
     except Exception as exc:  # whatever FlashRank raises on files it cannot read
         return None, f"FlashRank could not load the files ({type(exc).__name__}: {exc})"
-    logging.getLogger().setLevel(logging.WARNING)  # Ranker sets the root logger to INFO
+    finally:
+        root_logger.setLevel(level)
+        for handler in set(root_logger.handlers) - set(handlers):
+            root_logger.removeHandler(handler)
 
     def score(docs: list[str], batch_size: int) -> Any:
         out = []

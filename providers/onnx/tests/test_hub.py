@@ -30,6 +30,12 @@ response = rerankit.rerank("onnx/acme/tiny-reranker", "red fruit", ["green apple
 out["scores"] = {r.index: r.relevance_score for r in response.results}
 pinned = rerankit.rerank(f"onnx/acme/tiny-reranker@{sys.argv[1]}", "red fruit", ["red cherry"])
 out["pinned"] = pinned.results[0].relevance_score
+xenova = rerankit.rerank("onnx/acme/xenova-reranker", "red fruit", ["red cherry"])
+out["xenova"] = xenova.results[0].relevance_score
+quantized = rerankit.rerank(
+    "onnx/acme/tiny-reranker", "red fruit", ["red cherry"], onnx_file="model_quantized.onnx"
+)
+out["quantized"] = quantized.results[0].relevance_score
 try:
     rerankit.rerank("onnx/acme/absent", "red fruit", ["red cherry"])
 except InvalidModelError as exc:
@@ -42,10 +48,11 @@ def test_cached_repository_loads_offline_and_a_missing_one_says_how_to_fetch(
     tiny, direct, tmp_path
 ):
     home = tmp_path / "hf"
-    repo = home / "hub" / "models--acme--tiny-reranker"
-    shutil.copytree(tiny.bert, repo / "snapshots" / COMMIT)
-    (repo / "refs").mkdir()
-    (repo / "refs" / "main").write_text(COMMIT)
+    for name, files in (("tiny-reranker", tiny.bert), ("xenova-reranker", tiny.xenova)):
+        repo = home / "hub" / f"models--acme--{name}"
+        shutil.copytree(files, repo / "snapshots" / COMMIT)
+        (repo / "refs").mkdir()
+        (repo / "refs" / "main").write_text(COMMIT)
     env = {**os.environ, "HF_HOME": str(home), "HF_HUB_OFFLINE": "1"}
     env.pop("HF_HUB_CACHE", None)
     done = subprocess.run(
@@ -61,6 +68,12 @@ def test_cached_repository_loads_offline_and_a_missing_one_says_how_to_fetch(
     reference = direct(tiny.bert, "red fruit", ["green apple", "red cherry"])
     assert [out["scores"]["0"], out["scores"]["1"]] == pytest.approx(reference, abs=1e-5)
     assert out["pinned"] == pytest.approx(reference[1], abs=1e-5)
+    [xenova] = direct(tiny.xenova, "red fruit", ["red cherry"], onnx_file="onnx/model.onnx")
+    assert out["xenova"] == pytest.approx(xenova, abs=1e-5)  # onnx/model.onnx layout
+    [quantized] = direct(
+        tiny.bert, "red fruit", ["red cherry"], onnx_file="onnx/model_quantized.onnx"
+    )
+    assert out["quantized"] == pytest.approx(quantized, abs=1e-5)
     assert str(home / "hub") in out["missing"]
     assert "HF_HUB_OFFLINE is set" in out["missing"]
     assert "hf download acme/absent" in out["missing"]

@@ -144,17 +144,22 @@ def _download(source: ModelSource, wanted: tuple[str, ...]) -> Path:
             f"onnx/{source.name} is a Hugging Face repository id; downloading it needs "
             "huggingface_hub: pip install huggingface_hub (or use a local directory)."
         ) from None
-    # The graph's external-data file, when a large model keeps its weights beside it.
-    patterns = [*SIDE_FILES, *wanted, *(f"{w}_data" for w in wanted)]
     fetch = (
-        f"`hf download {source.repo_id} {' '.join(patterns[:5])}"
+        f"`hf download {source.repo_id} {' '.join([*SIDE_FILES, wanted[0]])}"
         + (f" --revision {source.revision}" if source.revision else "")
         + "` on a machine with network"
     )
     try:
-        return Path(
-            snapshot_download(source.repo_id, revision=source.revision, allow_patterns=patterns)
-        )
+        # One candidate graph at a time: a repository may carry several large ones.
+        for graph in wanted:
+            # `_data`: the external-data file a large model keeps its weights in.
+            patterns = [*SIDE_FILES, graph, f"{graph}_data"]
+            found = Path(
+                snapshot_download(source.repo_id, revision=source.revision, allow_patterns=patterns)
+            )
+            if (found / graph).is_file():
+                break
+        return found
     except (RepositoryNotFoundError, RevisionNotFoundError, GatedRepoError) as exc:
         raise InvalidModelError(
             f"Hugging Face has no accessible repository {source.repo_id!r}"

@@ -185,9 +185,12 @@ def run(quick: bool) -> Result:
             result.notes.append(f"FlashRank not measured: {why_not}.")
         try:
             for setting, threads in SETTINGS:
+                # A copy per setting: rerankit fixes a model's threads when it loads it.
+                files = root / f"threads-{setting}"
+                shutil.copytree(model, files)
                 contenders: dict[str, Callable[[list[str], int], Any]] = {
-                    FLOOR: floor_scorer(model, threads),
-                    SUBJECT: subject_scorer(model, threads),
+                    FLOOR: floor_scorer(files, threads),
+                    SUBJECT: subject_scorer(files, threads),
                 }
                 if threads is None and flashrank is not None:
                     # FlashRank cannot set ONNX Runtime's threads: defaults only.

@@ -153,13 +153,16 @@ def test_one_session_per_model_across_calls_and_threads(client, tiny, cache):
         assert result == pytest.approx(serial, abs=1e-6)
 
 
-def test_threads_setting_keys_its_own_session(client, tiny, cache):
+def test_threads_are_fixed_when_the_model_loads(client, tiny, cache):
     model = f"onnx/{tiny.bert}"
-    one = client.rerank(model, QUERY, DOCS, intra_op_num_threads=1)
-    client.rerank(model, QUERY, DOCS, intra_op_num_threads=1)
-    two = client.rerank(model, QUERY, DOCS, intra_op_num_threads=2)
-    assert cache.loads == 2
-    assert scores_by_index(one) == pytest.approx(scores_by_index(two), abs=1e-6)
+    first = client.rerank(model, QUERY, DOCS, intra_op_num_threads=1)
+    again = client.rerank(model, QUERY, DOCS, intra_op_num_threads=1)
+    unsaid = client.rerank(model, QUERY, DOCS)  # no setting: the loaded session serves
+    assert cache.loads == 1
+    assert scores_by_index(first) == scores_by_index(again) == scores_by_index(unsaid)
+    with pytest.raises(InvalidParameterError, match="already loaded in this process with"):
+        client.rerank(model, QUERY, DOCS, intra_op_num_threads=2)
+    assert cache.loads == 1  # refused, not loaded a second time
 
 
 def test_cache_keeps_at_most_max_models(tiny):

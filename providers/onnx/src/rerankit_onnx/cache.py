@@ -1,4 +1,4 @@
-"""The process's loaded models: one `CrossEncoder` per (model, graph file, threads).
+"""The process's loaded models: one `CrossEncoder` per (model, graph file).
 
 Loaded lazily on the first call that needs it and reused by every later call, from any
 thread, of any client in the process. Two threads asking for a model that is not loaded

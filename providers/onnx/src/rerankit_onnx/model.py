@@ -49,6 +49,8 @@ class CrossEncoder:
 
         self.name = name
         self.files = files
+        #: The session's intra-op threads (0: ONNX Runtime's default), fixed at load.
+        self.intra_op_num_threads = intra_op_num_threads
         self._np = np
         options = ort.SessionOptions()
         if intra_op_num_threads:

@@ -14,6 +14,7 @@ import threading
 from typing import TYPE_CHECKING, ClassVar
 
 from rerankit import LocalProvider, Param, ProviderRequest, Ranking
+from rerankit.errors import InvalidParameterError
 from rerankit.provider import ScoreKind
 
 from .cache import ModelCache, shared_cache
@@ -65,7 +66,7 @@ class OnnxProvider(LocalProvider):
         "intra_op_num_threads": Param(
             int,
             "ONNX Runtime threads per inference (0: its default, one per physical core). "
-            "Part of the loaded model's identity: set it once per model.",
+            "Fixed when the model loads: later calls may only repeat it.",
             minimum=0,
             maximum=MAX_THREADS,
         ),
@@ -86,14 +87,24 @@ class OnnxProvider(LocalProvider):
         onnx_file = request.params.get("onnx_file")
         if onnx_file is not None:
             check_onnx_file(onnx_file)
-        threads = int(request.params.get("intra_op_num_threads", 0))
+        threads: int | None = request.params.get("intra_op_num_threads")
         source = parse_source(request.model)
-        key = (source.directory or source.name, onnx_file, threads)
+        key = (source.directory or source.name, onnx_file)
 
         def load() -> CrossEncoder:
-            return CrossEncoder(locate(source, onnx_file), request.model, threads)
+            return CrossEncoder(locate(source, onnx_file), request.model, threads or 0)
 
-        return self.cache.get(key, load)
+        model = self.cache.get(key, load)
+        # One session per model: its threads are fixed when it loads. A call asking for
+        # others is refused (rather than ignored, or loading a second copy of the model).
+        if threads is not None and threads != model.intra_op_num_threads:
+            raise InvalidParameterError(
+                f"onnx/{request.model} is already loaded in this process with "
+                f"intra_op_num_threads={model.intra_op_num_threads}; it is set once per model. "
+                f"Pass {model.intra_op_num_threads} or leave the parameter out.",
+                parameter="intra_op_num_threads",
+            )
+        return model
 
     def rerank(self, request: ProviderRequest) -> Ranking:
         """Score every document against the query with the cross-encoder (a logit each)."""

@@ -268,3 +268,18 @@ def test_registering_the_plugin_loads_no_runtime():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+def test_tokenizers_kept_per_truncation_length_are_bounded(client, tiny, direct, cache):
+    from rerankit_onnx.model import MAX_TOKENIZER_VARIANTS
+
+    model = f"onnx/{tiny.bert}"
+    docs = ["cherry apple banana paris france river", "red cherry"]
+    for max_length in range(5, 5 + MAX_TOKENIZER_VARIANTS + 3):
+        client.rerank(model, QUERY, docs, max_length=max_length)
+    [key] = cache.keys()
+    loaded = cache.get(key, lambda: pytest.fail("the model should be loaded"))
+    assert len(loaded._tokenizers) == MAX_TOKENIZER_VARIANTS
+    # The first length was dropped; asked for again, it is made anew and truncates alike.
+    again = scores_by_index(client.rerank(model, QUERY, docs, max_length=5))
+    assert again == pytest.approx(direct(tiny.bert, QUERY, docs, max_length=5), abs=1e-5)

@@ -16,6 +16,7 @@ saying where it looked and how to get the files.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -57,7 +58,8 @@ class ModelFiles:
 def parse_source(name: str) -> ModelSource:
     """Read the model name after `onnx/`; a malformed one is an `InvalidModelError`."""
     if name.startswith(_LOCAL_STARTS):
-        return ModelSource(name, directory=Path(name).expanduser().resolve())
+        # abspath, not resolve(): string work only, no file-system calls on every call.
+        return ModelSource(name, directory=Path(os.path.abspath(os.path.expanduser(name))))
     repo_id, _, revision = name.partition("@")
     if not _REPO_ID.fullmatch(repo_id) or ".." in repo_id or "--" in repo_id:
         raise InvalidModelError(

@@ -70,17 +70,16 @@ def test_quantized_variant_is_selectable(client, tiny, direct):
     assert quantized != pytest.approx(full, abs=1e-4)
 
 
-def test_local_directory_spellings(tiny, tmp_path, monkeypatch, cache):
-    registry = ProviderRegistry()
-    registry.register("onnx", OnnxProvider(cache=cache))
-    client = Client(registry=registry)
-    monkeypatch.chdir(tiny.bert.parent)
-    relative = client.rerank("onnx/./bert", QUERY, DOCS)
+def test_local_directory_spellings(client, tiny, monkeypatch, cache):
+    monkeypatch.chdir(tiny.bert)
+    monkeypatch.setenv("HOME", str(tiny.bert.parent))
     absolute = client.rerank(f"onnx/{tiny.bert}", QUERY, DOCS)
-    assert relative.model_dump(exclude={"id", "model"}) == absolute.model_dump(
-        exclude={"id", "model"}
-    )
-    assert cache.loads == 1  # both spellings name one directory: one session
+    for spelling in ("onnx/./", "onnx/../bert", "onnx/~/bert"):
+        other = client.rerank(spelling, QUERY, DOCS)
+        assert other.model_dump(exclude={"id", "model"}) == absolute.model_dump(
+            exclude={"id", "model"}
+        )
+    assert cache.loads == 1  # every spelling names one directory: one session
 
 
 @pytest.mark.parametrize("batch_size", [1, 2, 3, 64])

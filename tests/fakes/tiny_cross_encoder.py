@@ -44,18 +44,23 @@ def build_tiny_cross_encoder(
     hidden: int = 16,
     seed: int = 0,
     quantized: str | None = None,
+    shape: tuple[int | str, int | str] = ("batch", "sequence"),
+    int32: bool = False,
 ) -> Path:
     """Write a tiny cross-encoder into `directory`; return the ONNX file's path.
 
     `head` is 1 (one logit) or 2 (two classes; 3 makes a model no reranker has);
     `onnx_path` is where the graph goes (`model.onnx`, `onnx/model.onnx`, ...);
     `quantized` also writes an int8 dynamically quantised copy at that relative path.
+    `shape` fixes the inputs' batch and/or sequence sizes (as some static exports do);
+    `int32` makes the inputs int32 (as some exporters do). The weights depend only on
+    `head`, `max_positions`, `hidden` and `seed`, so such variants score alike.
     """
     directory.mkdir(parents=True, exist_ok=True)
     write_files(directory, max_positions=max_positions)
     path = directory / onnx_path
     path.parent.mkdir(parents=True, exist_ok=True)
-    _write_graph(path, head, token_type_ids, max_positions, hidden, seed)
+    _write_graph(path, head, token_type_ids, max_positions, hidden, seed, shape, int32)
     if quantized is not None:
         from onnxruntime.quantization import QuantType, quantize_dynamic
 
@@ -106,7 +111,14 @@ def write_files(directory: Path, *, max_positions: int = 32) -> None:
 
 
 def _write_graph(
-    path: Path, head: int, token_type_ids: bool, max_positions: int, hidden: int, seed: int
+    path: Path,
+    head: int,
+    token_type_ids: bool,
+    max_positions: int,
+    hidden: int,
+    seed: int,
+    shape: tuple[int | str, int | str],
+    int32: bool,
 ) -> None:
     import numpy as np
     import onnx
@@ -115,8 +127,8 @@ def _write_graph(
     rng = np.random.default_rng(seed)
     vocab_size = len(_SPECIAL) + len(WORDS)
 
-    def weight(name: str, *shape: int, scale: float = 1.0) -> Any:
-        values = (rng.standard_normal(shape) * scale).astype(np.float32)
+    def weight(name: str, *dims: int, scale: float = 1.0) -> Any:
+        values = (rng.standard_normal(dims) * scale).astype(np.float32)
         return numpy_helper.from_array(values, name)
 
     initializers = [
@@ -141,16 +153,13 @@ def _write_graph(
         helper.make_node("Gather", ["position_embeddings", "positions"], ["pos"]),
         helper.make_node("Add", ["words", "pos"], ["embedded0"]),
     ]
+    kind = TensorProto.INT32 if int32 else TensorProto.INT64
     inputs = [
-        helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch", "sequence"]),
-        helper.make_tensor_value_info("attention_mask", TensorProto.INT64, ["batch", "sequence"]),
+        helper.make_tensor_value_info("input_ids", kind, list(shape)),
+        helper.make_tensor_value_info("attention_mask", kind, list(shape)),
     ]
     if token_type_ids:
-        inputs.append(
-            helper.make_tensor_value_info(
-                "token_type_ids", TensorProto.INT64, ["batch", "sequence"]
-            )
-        )
+        inputs.append(helper.make_tensor_value_info("token_type_ids", kind, list(shape)))
         nodes += [
             helper.make_node("Gather", ["type_embeddings", "token_type_ids"], ["types"]),
             helper.make_node("Add", ["embedded0", "types"], ["embedded"]),

@@ -282,3 +282,21 @@ def test_tokenizers_kept_per_truncation_length_are_bounded(client, tiny, direct,
     # The first length was dropped; asked for again, it is made anew and truncates alike.
     again = scores_by_index(client.rerank(model, QUERY, docs, max_length=5))
     assert again == pytest.approx(direct(tiny.bert, QUERY, docs, max_length=5), abs=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("variant", "options"),
+    [
+        ("static", {"shape": (4, 32)}),  # fixed batch and sequence sizes
+        ("static-sequence", {"shape": ("batch", 32)}),
+        ("int32", {"int32": True}),
+    ],
+)
+def test_static_shapes_and_int32_inputs_score_like_the_dynamic_graph(
+    client, tiny, tmp_path, variant, options
+):
+    # Same seed and sizes as `tiny.bert`: the same weights behind another input signature.
+    build_tiny_cross_encoder(tmp_path / variant, head=1, **options)
+    dynamic = scores_by_index(client.rerank(f"onnx/{tiny.bert}", QUERY, DOCS))
+    response = client.rerank(f"onnx/{tmp_path / variant}", QUERY, DOCS, batch_size=3)
+    assert scores_by_index(response) == pytest.approx(dynamic, abs=1e-5)

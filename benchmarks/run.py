@@ -1,6 +1,6 @@
 """Run rerankit's benchmark suite: `uv run python benchmarks/run.py [options]`.
 
-Scenarios: upstream, import, sync, async, large, proxy, peers (default: all;
+Scenarios: upstream, import, sync, async, large, proxy, peers, onnx (default: all;
 `--scenario` picks).
 Prints a table per scenario and the targets; `--json FILE` writes every figure,
 `--write-docs` rewrites the generated section of docs/benchmarks.md, `--quick` is a
@@ -30,6 +30,7 @@ from benchmarks.scenarios import (  # noqa: E402
     async_throughput,
     imports,
     large_sets,
+    onnx_inference,
     peers,
     proxy,
     sync_call,
@@ -44,6 +45,7 @@ SCENARIOS: dict[str, Callable[[argparse.Namespace], Result]] = {
     "large": lambda a: large_sets.run(a.quick),
     "proxy": lambda a: proxy.run(a.quick),
     "peers": lambda a: peers.run(a.quick, install=a.install_peers),
+    "onnx": lambda a: onnx_inference.run(a.quick),
 }
 DOCS = ROOT / "docs" / "benchmarks.md"
 QUICK_NOTE = ", quick mode: numbers meaningless"
@@ -127,6 +129,12 @@ def evaluate_targets(results: dict[str, Result]) -> list[dict[str, Any]]:
             "<= 0.05",
             _proxy_vs_peer(results, "p99_ms"),
             lambda x: x <= 0.05,
+        ),
+        target(
+            "onnx docs/s, worst batch size and threads, x tokenizers+onnxruntime",
+            ">= 0.91",
+            get("onnx", "worst_x_floor"),
+            lambda x: x >= 0.91,
         ),
     ]
 

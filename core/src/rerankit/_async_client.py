@@ -43,6 +43,7 @@ from ._base_client import (
 )
 from ._body import BodyReader, read_content
 from ._fallback import failure_record, note_fallbacks, should_fall_back
+from ._normalize import Normalize
 from ._pipeline import Part, Prepared, finish, merged, rank_part
 from ._retry import CallStats
 from ._transport import AiohttpClient, default_async_client
@@ -90,6 +91,7 @@ class AsyncClient(ClientBase):
         registry: ProviderRegistry | None = None,
         drop_params: bool = False,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        normalize: Normalize = None,
     ) -> None:
         super().__init__(
             timeout=timeout,
@@ -102,6 +104,7 @@ class AsyncClient(ClientBase):
             registry=registry,
             drop_params=drop_params,
             max_response_bytes=max_response_bytes,
+            normalize=normalize,
         )
         self._transport = transport
         self._http = http_client
@@ -128,12 +131,13 @@ class AsyncClient(ClientBase):
         max_documents_per_request: int | None = None,
         max_concurrency: int = UNSET,
         drop_params: bool | None = None,
+        normalize: Normalize = UNSET,
         **params: Any,
     ) -> RerankResponse:
         """Rank `documents` by relevance to `query` with `model` (`prefix/model-name`).
 
-        `timeout`, `max_retries`, `fallbacks`, `max_documents_per_request` and
-        `max_concurrency` override the client's settings for this call.
+        `timeout`, `max_retries`, `fallbacks`, `max_documents_per_request`,
+        `max_concurrency` and `normalize` override the client's settings for this call.
         """
         args = CallArgs(
             query,
@@ -147,7 +151,7 @@ class AsyncClient(ClientBase):
             max_documents_per_request,
         )
         prepared = self._prepare(model, args)  # bad input raises here, before any I/O
-        options = self._options(timeout, max_retries, fallbacks, max_concurrency)
+        options = self._options(timeout, max_retries, fallbacks, max_concurrency, normalize)
         tried: list[dict[str, Any]] = []
         chain = (model, *options.fallbacks)
         for position, candidate in enumerate(chain):
@@ -179,7 +183,8 @@ class AsyncClient(ClientBase):
                     rankings = await self._send_parts(prepared, options)
             except TimeoutError:
                 raise options.deadline_error(prepared) from None
-        return finish(prepared, merged(prepared, rankings), self._meta(prepared, options, tried))
+        meta = self._meta(prepared, options, tried)
+        return finish(prepared, merged(prepared, rankings), meta, options.normalize)
 
     async def _local(
         self,

@@ -16,6 +16,7 @@ import httpx
 
 from ._body import DEFAULT_MAX_RESPONSE_BYTES, ResponseTooLarge, check_max_response_bytes
 from ._chunking import describe_failed_chunk
+from ._normalize import Normalize, check_normalize, warn_mixed_kinds
 from ._pipeline import (
     Part,
     Prepared,
@@ -102,6 +103,8 @@ class CallOptions:
     policy: RetryPolicy
     concurrency: int
     fallbacks: tuple[str, ...]
+    #: How the answer's scores are normalised (`_normalize`); None: as the provider gave them.
+    normalize: Normalize = None
     #: Per-operation httpx timeouts the caller gave as an `httpx.Timeout` (no deadline).
     http_timeout: httpx.Timeout | None = None
     stats: list[CallStats] = field(default_factory=list)
@@ -151,6 +154,7 @@ class ClientBase:
         registry: ProviderRegistry | None,
         drop_params: bool,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        normalize: Normalize = None,
     ) -> None:
         self.timeout = _check_timeout(timeout)
         #: Largest upstream answer accepted, in bytes once decompressed.
@@ -162,7 +166,10 @@ class ClientBase:
         self.retry_backoff = retry_backoff
         self.retry_backoff_max = retry_backoff_max
         self.drop_params = drop_params
+        self.normalize = check_normalize(normalize)
         self._registry = registry
+        #: (primary, fallback) pairs already warned about for mixing score kinds.
+        self._warned_kinds: set[tuple[str, str]] = set()
 
     @property
     def registry(self) -> ProviderRegistry:
@@ -177,6 +184,7 @@ class ClientBase:
         max_retries: object,
         fallbacks: object,
         max_concurrency: object,
+        normalize: object = UNSET,
     ) -> CallOptions:
         chosen = self.timeout if timeout is UNSET else _check_timeout(timeout)
         chain = self.fallbacks if fallbacks is UNSET else _check_fallbacks(fallbacks)
@@ -192,6 +200,7 @@ class ClientBase:
             policy=RetryPolicy(retries, self.retry_backoff, self.retry_backoff_max),
             concurrency=concurrency,
             fallbacks=chain,
+            normalize=self.normalize if normalize is UNSET else check_normalize(normalize),
             http_timeout=chosen if is_http_timeout else None,  # type: ignore[arg-type]
         )
 
@@ -272,15 +281,19 @@ class ClientBase:
         scrub(error, call_secrets(prepared.request))
         return error
 
-    @staticmethod
     def _meta(
-        prepared: Prepared, options: CallOptions, tried: list[dict[str, Any]]
+        self, prepared: Prepared, options: CallOptions, tried: list[dict[str, Any]]
     ) -> dict[str, Any]:
         meta: dict[str, Any] = {"attempts": options.total().attempts}
         if len(prepared.parts) > 1:
             meta["chunks"] = len(prepared.parts)
         if options.fallbacks:
             meta["fallbacks_tried"] = tried
+            if tried:  # a fallback answered: warn once if its scores read differently
+                primary = self.registry.resolve(tried[0]["model"])[1]
+                warn_mixed_kinds(
+                    self._warned_kinds, tried[0]["model"], primary, prepared, options.normalize
+                )
         return meta
 
 

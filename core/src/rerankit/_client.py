@@ -46,6 +46,7 @@ from ._body import ACCEPT_ENCODING, BodyReader, read_content
 from ._deadline_io import deadline_scope
 from ._deadline_io import install as install_deadline
 from ._fallback import failure_record, note_fallbacks, should_fall_back
+from ._normalize import Normalize
 from ._pipeline import Part, Prepared, finish, merged, rank_part
 from ._retry import CallStats
 from .errors import ProviderError
@@ -94,6 +95,7 @@ class Client(ClientBase):
         registry: ProviderRegistry | None = None,
         drop_params: bool = False,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        normalize: Normalize = None,
     ) -> None:
         super().__init__(
             timeout=timeout,
@@ -106,6 +108,7 @@ class Client(ClientBase):
             registry=registry,
             drop_params=drop_params,
             max_response_bytes=max_response_bytes,
+            normalize=normalize,
         )
         self._transport = transport
         self._http = http_client
@@ -146,12 +149,13 @@ class Client(ClientBase):
         max_documents_per_request: int | None = None,
         max_concurrency: int = UNSET,
         drop_params: bool | None = None,
+        normalize: Normalize = UNSET,
         **params: Any,
     ) -> RerankResponse:
         """Rank `documents` by relevance to `query` with `model` (`prefix/model-name`).
 
-        `timeout`, `max_retries`, `fallbacks`, `max_documents_per_request` and
-        `max_concurrency` override the client's settings for this call.
+        `timeout`, `max_retries`, `fallbacks`, `max_documents_per_request`,
+        `max_concurrency` and `normalize` override the client's settings for this call.
         """
         args = CallArgs(
             query,
@@ -165,7 +169,7 @@ class Client(ClientBase):
             max_documents_per_request,
         )
         prepared = self._prepare(model, args)  # bad input raises here, before any I/O
-        options = self._options(timeout, max_retries, fallbacks, max_concurrency)
+        options = self._options(timeout, max_retries, fallbacks, max_concurrency, normalize)
         tried: list[dict[str, Any]] = []
         chain = (model, *options.fallbacks)
         for position, candidate in enumerate(chain):
@@ -191,7 +195,8 @@ class Client(ClientBase):
             rankings = [self._send_part(prepared, p, options, None) for p in prepared.parts]
         else:
             rankings = self._send_parts(prepared, options)
-        return finish(prepared, merged(prepared, rankings), self._meta(prepared, options, tried))
+        meta = self._meta(prepared, options, tried)
+        return finish(prepared, merged(prepared, rankings), meta, options.normalize)
 
     def _send_parts(self, prepared: Prepared, options: CallOptions) -> list[Ranking]:
         """Send every chunk, `options.concurrency` at a time; the first failure fails all.

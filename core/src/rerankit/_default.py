@@ -51,7 +51,8 @@ def rerank(
 
     Keyword arguments are those of `Client.rerank`: `top_n`, `return_documents`,
     `api_key`, `api_base`, `timeout`, `max_retries`, `fallbacks`,
-    `max_documents_per_request`, `max_concurrency`, `drop_params` and provider parameters.
+    `max_documents_per_request`, `max_concurrency`, `drop_params`, `normalize` and provider
+    parameters.
     """
     return shared_client().rerank(model, query, documents, **kwargs)
 

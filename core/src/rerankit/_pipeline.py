@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ._chunking import checked_scores, chunk_ranges, chunk_request, merge
+from ._normalize import Normalize, normalize, normalized_kind
 from .errors import (
     APIStatusError,
     InvalidParameterError,
@@ -175,11 +176,15 @@ def merged(prepared: Prepared, rankings: Sequence[Ranking]) -> Ranking:
 
 
 def finish(
-    prepared: Prepared, ranking: Ranking, extra_meta: Mapping[str, Any] | None = None
+    prepared: Prepared,
+    ranking: Ranking,
+    extra_meta: Mapping[str, Any] | None = None,
+    normalize_to: Normalize = None,
 ) -> RerankResponse:
-    """Check the ranking, sort it best first, cut to `top_n`, attach documents.
+    """Check the ranking, sort it best first, cut to `top_n`, normalise, attach documents.
 
-    `extra_meta` adds fields to the response's `meta` (attempts, chunks, fallbacks tried).
+    `extra_meta` adds fields to the response's `meta` (attempts, chunks, fallbacks tried);
+    `normalize_to` maps the scores (`_normalize`), and `meta.score_kind` follows it.
     """
     request = prepared.request
     if len(prepared.parts) > 1:
@@ -198,6 +203,10 @@ def finish(
     scores.sort(key=_score, reverse=True)
     if request.top_n is not None:
         del scores[request.top_n :]
+    kind = prepared.provider.score_kind_for(request)
+    if normalize_to is not None:
+        scores = normalize(scores, kind, normalize_to)
+        kind = normalized_kind(kind, normalize_to)
     originals = prepared.documents
     # One pydantic-core validation of plain data costs a third of 2n+2 `model_construct`
     # calls (benchmarks: the sync per-call scenario), and checks the same fields.
@@ -215,7 +224,7 @@ def finish(
             "results": results,
             "meta": {
                 "provider": request.prefix,
-                "score_kind": prepared.provider.score_kind_for(request),
+                "score_kind": kind,
                 "usage": finite_usage(ranking.usage) if ranking.usage else ranking.usage,
                 **(extra_meta or {}),
             },

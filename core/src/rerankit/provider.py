@@ -35,8 +35,9 @@ __all__ = [
 ]
 
 #: What a provider's scores mean: probabilities in 0..1, raw logits (unbounded),
-#: BM25 (unbounded, >= 0), or unknown.
-ScoreKind = Literal["probability", "logit", "bm25", "unknown"]
+#: BM25 (unbounded, >= 0), or unknown. A response may also say "minmax": scaled to 0..1
+#: within that answer by `normalize="minmax"` (never a provider's own kind).
+ScoreKind = Literal["probability", "logit", "bm25", "unknown", "minmax"]
 
 
 @dataclass(frozen=True, slots=True)

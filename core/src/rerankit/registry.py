@@ -49,6 +49,7 @@ FIRST_PARTY_DISTRIBUTIONS: dict[str, tuple[str, str]] = {
     "azure_ai": ("rerankit-azure-ai", "azure-ai"),
     "bedrock": ("rerankit-bedrock", "bedrock"),
     "vertex_ai": ("rerankit-vertex-ai", "vertex-ai"),
+    "onnx": ("rerankit-onnx", "onnx"),
 }
 
 

@@ -14,8 +14,10 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
+from .._normalize import check_normalize, normalized_kind
 from .._pipeline import prepare
 from ..errors import RerankitError
+from ..provider import ProviderRequest
 from ..registry import ProviderRegistry
 from .config import (
     Deployment,
@@ -41,7 +43,11 @@ _STRATEGIES: dict[str, RoutingStrategy] = {
     "least-busy": "least-in-flight",
 }
 #: Deployment settings that are the proxy's, not the provider's.
-_DEPLOYMENT_FIELDS = frozenset({"model", "api_key", "api_base", "timeout", "max_retries"})
+_DEPLOYMENT_FIELDS = frozenset(
+    {"model", "api_key", "api_base", "timeout", "max_retries", "normalize"}
+)
+#: Deployment settings kept in `params` that the client takes as call arguments.
+_CALL_SETTINGS = frozenset({"normalize"})
 #: Gateway settings with no meaning here: accepted so files work as-is, logged at start-up.
 _IGNORED_PARAMS = frozenset(
     {"rpm", "tpm", "max_parallel_requests", "input_cost_per_query", "input_cost_per_token"}
@@ -174,6 +180,7 @@ class ConfigReader:
             master = master_key or generate_key()
         keys = self.keys(top.get("keys"), names, master)
         router = self.router(top.get("router_settings"), names)
+        self.warn_mixed_kinds(deployments, router.fallbacks, registry)
         limits = self.limits(top.get("limits"))
         return ProxyConfig(
             deployments, master, keys, router, limits, self.source, generated_master_key=generated
@@ -222,6 +229,11 @@ class ConfigReader:
             raise self.error(
                 f"{where}.id", f"{ident!r} is not a usable id.", "Use letters, digits, '.-_:/@'."
             )
+        if "normalize" in params:  # passed on to the client as `normalize=`
+            try:
+                check_normalize(params["normalize"])
+            except RerankitError as exc:
+                raise self.error(f"{pwhere}.normalize", str(exc)) from None
         for ignored in sorted(_IGNORED_PARAMS & set(params)):
             logger.warning(
                 "%s: %s.%s is not used by rerankit; ignored", self.source, pwhere, ignored
@@ -255,22 +267,23 @@ class ConfigReader:
         self, deployment: Deployment, where: str, registry: ProviderRegistry
     ) -> None:
         """Prepare a one-document call through the provider: no I/O, every setup error."""
+        params = _provider_params(deployment)
         try:
             if deployment.is_wildcard:
                 prefix = deployment.model.partition("/")[0]
                 registry.get(prefix)
                 if not deployment.model.startswith(prefix + "/"):
                     raise self.error(f"{where}.model", "must have the form 'prefix/...*'.")
-                if deployment.params:
+                if params:
                     provider = registry.get(prefix)
-                    for pname, pvalue in deployment.params.items():
+                    for pname, pvalue in params.items():
                         spec = provider.params.get(pname)
                         if spec is None:
                             raise self._unknown_param(where, pname, list(provider.params))
                         spec.validate(pname, pvalue)
                 return
             prefix, provider, _ = registry.resolve(deployment.model)
-            unknown = [p for p in deployment.params if p not in provider.params]
+            unknown = [p for p in params if p not in provider.params]
             if unknown:
                 raise self._unknown_param(where, unknown[0], list(provider.params))
             prepare(
@@ -283,7 +296,7 @@ class ConfigReader:
                 api_key=deployment.api_key,
                 api_base=deployment.api_base,
                 drop_params=False,
-                params=deployment.params,
+                params=params,
             )
         except ProxyConfigError:
             raise
@@ -326,6 +339,25 @@ class ConfigReader:
                     f"{d.model!r} {dict(d.params)}). Deployments sharing a model_name are "
                     "load-balanced, so they must answer alike.",
                     "Give one of them another model_name (and use fallbacks to chain them).",
+                )
+
+    def warn_mixed_kinds(
+        self,
+        deployments: tuple[Deployment, ...],
+        fallbacks: Mapping[str, tuple[str, ...]],
+        registry: ProviderRegistry,
+    ) -> None:
+        """Log when a fallback chain mixes score kinds: a caller's threshold would misfire."""
+        kinds = {d.model_name: _score_kind(d, registry) for d in reversed(deployments)}
+        for name, chain in fallbacks.items():
+            seen = {model: kinds[model] for model in (name, *chain)}
+            if len(set(seen.values())) > 1:
+                logger.warning(
+                    "%s: the fallbacks of %s mix score kinds (%s); set the same normalize "
+                    "(sigmoid or minmax) on these models so callers see one scale",
+                    self.source,
+                    name,
+                    ", ".join(f"{m}: {k}" for m, k in seen.items()),
                 )
 
     def keys(self, value: Any, names: set[str], master: str) -> tuple[VirtualKey, ...]:
@@ -482,6 +514,19 @@ class ConfigReader:
                     f"{where}.{name}", data[name], minimum=1 if integer else 0.001, integer=integer
                 )
         return Limits(**{**{n: getattr(defaults, n) for n in allowed}, **kwargs})
+
+
+def _provider_params(deployment: Deployment) -> dict[str, Any]:
+    """A deployment's provider parameters, without the call settings kept beside them."""
+    return {k: v for k, v in deployment.params.items() if k not in _CALL_SETTINGS}
+
+
+def _score_kind(deployment: Deployment, registry: ProviderRegistry) -> str:
+    """The score kind a deployment's answers carry, after its `normalize`."""
+    prefix, _, rest = deployment.model.partition("/")
+    request = ProviderRequest(prefix, rest, "q", ("d",), params=_provider_params(deployment))
+    kind = registry.get(prefix).score_kind_for(request)
+    return normalized_kind(kind, deployment.params.get("normalize"))
 
 
 def _replace_id(deployment: Deployment, ident: str) -> Deployment:

@@ -1,0 +1,190 @@
+"""`RerankitRerank`: a LangChain document compressor backed by any rerankit model."""
+
+from __future__ import annotations
+
+import asyncio
+import string
+from collections.abc import Sequence
+from typing import Any
+
+from langchain_core.callbacks import Callbacks
+from langchain_core.documents import BaseDocumentCompressor, Document
+from langchain_core.prompts import PromptTemplate, format_document
+from pydantic import ConfigDict, Field, SecretStr, field_validator
+
+import rerankit
+from rerankit.errors import ConfigurationError, InvalidRequestError
+
+__all__ = ["RerankitRerank"]
+
+
+class RerankitRerank(BaseDocumentCompressor):
+    """Rerank LangChain `Document`s with any rerankit model, best first.
+
+    ```py
+    compressor = RerankitRerank(model="cohere/rerank-v3.5", top_n=3)
+    retriever = ContextualCompressionRetriever(
+        base_compressor=compressor, base_retriever=base_retriever
+    )
+    ```
+
+    Each returned document is a copy of the input with its metadata kept and
+    `metadata["relevance_score"]` (the model's score) and `metadata["score_kind"]`
+    (`"logit"`, `"probability"`, ... from rerankit's response meta) added. Errors are
+    rerankit's typed errors (`rerankit.errors`), raised as they are.
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True, extra="forbid")
+
+    model: str
+    """A rerankit model string, `prefix/model-name` (e.g. `nvidia_nim/nvidia/...`)."""
+    top_n: int | None = Field(default=3, ge=1)
+    """How many documents to return; `None` returns every document, reordered."""
+    params: dict[str, Any] = Field(default_factory=dict)
+    """Provider parameters (e.g. `{"truncate": "END"}` for NIM), validated by rerankit."""
+    api_key: SecretStr | None = None
+    """The provider's key; unset, rerankit reads the provider's environment variable."""
+    api_base: str | None = None
+    """The provider's base URL (a self-hosted server or a proxy)."""
+    timeout: float | None = Field(default=None, gt=0)
+    """Seconds for the whole call (retries and fallbacks included); unset: rerankit's."""
+    max_retries: int | None = Field(default=None, ge=0)
+    """Retries of a failed request; unset: rerankit's default."""
+    fallbacks: list[str] | None = None
+    """Models tried in order when `model` fails after its retries."""
+    document_template: str | None = None
+    """What is reranked: a `PromptTemplate` f-string over `page_content` and metadata
+    keys (e.g. `"{title}\\n{page_content}"`); unset, the `page_content`."""
+    client: rerankit.Client | None = Field(default=None, exclude=True)
+    """An existing sync client (its transport, registry, pool); unset: the shared one."""
+    async_client: rerankit.AsyncClient | None = Field(default=None, exclude=True)
+    """An existing async client for `acompress_documents`; unset: the shared one (or,
+    if only `client` is given, `client` on a worker thread)."""
+
+    @field_validator("model")
+    @classmethod
+    def _model_is_prefixed(cls, value: str) -> str:
+        # Fail at construction rather than at the first query; rerankit checks the rest.
+        if "/" not in value:
+            raise ValueError(
+                f"model must be a rerankit model string 'prefix/model-name' "
+                f"(e.g. 'local/bm25'), got {value!r}"
+            )
+        return value
+
+    @field_validator("document_template")
+    @classmethod
+    def _template_compiles(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        # Only plain names: attribute access or indexing ("{page_content.__class__}") would
+        # reach into objects, and older langchain-core versions do not refuse it.
+        try:
+            fields = [name for _, name, _, _ in string.Formatter().parse(value) if name is not None]
+        except ValueError as exc:
+            raise ValueError(
+                f"document_template {value!r} is not a valid template: {exc}"
+            ) from None
+        bad = [name for name in fields if not name.isidentifier()]
+        if bad or not fields:
+            raise ValueError(
+                f"document_template must name fields as plain '{{name}}' placeholders "
+                f"(page_content or metadata keys), got {value!r}"
+            )
+        return value
+
+    def compress_documents(
+        self,
+        documents: Sequence[Document],
+        query: str,
+        callbacks: Callbacks | None = None,
+    ) -> Sequence[Document]:
+        """Rerank `documents` against `query`; the best `top_n` first."""
+        if not documents:
+            return []
+        texts = self._texts(documents)
+        if self.client is not None:
+            response = self.client.rerank(self.model, query, texts, **self._call_options())
+        elif self.async_client is not None:
+            raise ConfigurationError(
+                "RerankitRerank was given only async_client=: call acompress_documents, "
+                "or pass client=rerankit.Client(...) for synchronous calls."
+            )
+        else:
+            response = rerankit.rerank(self.model, query, texts, **self._call_options())
+        return self._ranked(documents, response)
+
+    async def acompress_documents(
+        self,
+        documents: Sequence[Document],
+        query: str,
+        callbacks: Callbacks | None = None,
+    ) -> Sequence[Document]:
+        """Async `compress_documents`, on rerankit's native async I/O."""
+        if not documents:
+            return []
+        texts = self._texts(documents)
+        options = self._call_options()
+        if self.async_client is not None:
+            response = await self.async_client.rerank(self.model, query, texts, **options)
+        elif self.client is not None:
+            # The caller chose this client's transport and settings: keep them, off-loop.
+            response = await asyncio.to_thread(
+                self.client.rerank, self.model, query, texts, **options
+            )
+        else:
+            response = await rerankit.arerank(self.model, query, texts, **options)
+        return self._ranked(documents, response)
+
+    def _call_options(self) -> dict[str, Any]:
+        """Keyword arguments of `rerank`: only what was set, so rerankit's defaults hold."""
+        options: dict[str, Any] = {**self.params, "top_n": self.top_n, "return_documents": False}
+        if self.api_key is not None:
+            options["api_key"] = self.api_key.get_secret_value()
+        for name in ("api_base", "timeout", "max_retries", "fallbacks"):
+            value = getattr(self, name)
+            if value is not None:
+                options[name] = value
+        return options
+
+    def _texts(self, documents: Sequence[Document]) -> list[str]:
+        template = (
+            PromptTemplate.from_template(self.document_template)
+            if self.document_template is not None
+            else None
+        )
+        texts = []
+        for i, doc in enumerate(documents):
+            if template is None:
+                text = doc.page_content
+            else:
+                missing = sorted(set(template.input_variables) - {"page_content", *doc.metadata})
+                if missing:
+                    raise InvalidRequestError(
+                        f"documents[{i}] lacks metadata {missing} used by document_template "
+                        f"{self.document_template!r}: add it to every document or change "
+                        f"the template."
+                    )
+                text = format_document(doc, template)
+            if not isinstance(text, str) or not text.strip():
+                what = "page_content" if template is None else "document_template's text"
+                raise InvalidRequestError(
+                    f"documents[{i}] has no text to rerank (its {what} is empty): drop "
+                    f"empty documents before reranking."
+                )
+            texts.append(text)
+        return texts
+
+    @staticmethod
+    def _ranked(documents: Sequence[Document], response: rerankit.RerankResponse) -> list[Document]:
+        score_kind = response.meta.score_kind if response.meta is not None else "unknown"
+        ranked = []
+        for result in response.results:
+            doc = documents[result.index]
+            metadata = {
+                **doc.metadata,
+                "relevance_score": result.relevance_score,
+                "score_kind": score_kind,
+            }
+            ranked.append(doc.model_copy(update={"metadata": metadata}))
+        return ranked

@@ -82,8 +82,21 @@ def test_document_template_missing_field_names_it():
         reranker.compress_documents([Document("text", metadata={})], "q")
 
 
+def test_document_template_value_that_does_not_fit_names_the_document():
+    reranker = RerankitRerank(model="local/bm25", document_template="{year:d} {page_content}")
+    with pytest.raises(InvalidRequestError, match=r"documents\[0\] does not fit"):
+        reranker.compress_documents([Document("text", metadata={"year": "2022"})], "q")
+
+
 @pytest.mark.parametrize(
-    "template", ["{page_content.__class__}", "{metadata[x]}", "no fields", "{page_content"]
+    "template",
+    [
+        "{page_content.__class__}",
+        "{metadata[x]}",
+        "{page_content:{x.__class__}}",  # a nested field in a format spec is evaluated too
+        "no fields",
+        "{page_content",
+    ],
 )
 def test_unsafe_or_broken_template_is_refused_at_construction(template):
     with pytest.raises(ValidationError, match="document_template"):

@@ -5,15 +5,17 @@ from __future__ import annotations
 import asyncio
 import string
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from langchain_core.callbacks import Callbacks
 from langchain_core.documents import BaseDocumentCompressor, Document
-from langchain_core.prompts import PromptTemplate, format_document
 from pydantic import ConfigDict, Field, SecretStr, field_validator
 
 import rerankit
 from rerankit.errors import ConfigurationError, InvalidRequestError
+
+if TYPE_CHECKING:
+    # langchain_core.callbacks loads LangChain's tracers (langsmith): seconds at import.
+    from langchain_core.callbacks import Callbacks
 
 __all__ = ["RerankitRerank"]
 
@@ -53,8 +55,9 @@ class RerankitRerank(BaseDocumentCompressor):
     fallbacks: list[str] | None = None
     """Models tried in order when `model` fails after its retries."""
     document_template: str | None = None
-    """What is reranked: a `PromptTemplate` f-string over `page_content` and metadata
-    keys (e.g. `"{title}\\n{page_content}"`); unset, the `page_content`."""
+    """What is reranked: a `{name}` template over `page_content` and metadata keys, as
+    LangChain's f-string prompts (e.g. `"{title}\\n{page_content}"`); unset, the
+    `page_content`."""
     client: rerankit.Client | None = Field(default=None, exclude=True)
     """An existing sync client (its transport, registry, pool); unset: the shared one."""
     async_client: rerankit.AsyncClient | None = Field(default=None, exclude=True)
@@ -75,22 +78,8 @@ class RerankitRerank(BaseDocumentCompressor):
     @field_validator("document_template")
     @classmethod
     def _template_compiles(cls, value: str | None) -> str | None:
-        if value is None:
-            return value
-        # Only plain names: attribute access or indexing ("{page_content.__class__}") would
-        # reach into objects, and older langchain-core versions do not refuse it.
-        try:
-            fields = [name for _, name, _, _ in string.Formatter().parse(value) if name is not None]
-        except ValueError as exc:
-            raise ValueError(
-                f"document_template {value!r} is not a valid template: {exc}"
-            ) from None
-        bad = [name for name in fields if not name.isidentifier()]
-        if bad or not fields:
-            raise ValueError(
-                f"document_template must name fields as plain '{{name}}' placeholders "
-                f"(page_content or metadata keys), got {value!r}"
-            )
+        if value is not None:
+            _template_fields(value)  # raises ValueError for a broken or unsafe template
         return value
 
     def compress_documents(
@@ -148,24 +137,25 @@ class RerankitRerank(BaseDocumentCompressor):
         return options
 
     def _texts(self, documents: Sequence[Document]) -> list[str]:
-        template = (
-            PromptTemplate.from_template(self.document_template)
-            if self.document_template is not None
-            else None
-        )
+        template = self.document_template
+        fields = set(_template_fields(template)) if template is not None else set()
         texts = []
         for i, doc in enumerate(documents):
             if template is None:
                 text = doc.page_content
             else:
-                missing = sorted(set(template.input_variables) - {"page_content", *doc.metadata})
+                missing = sorted(fields - {"page_content", *doc.metadata})
                 if missing:
                     raise InvalidRequestError(
                         f"documents[{i}] lacks metadata {missing} used by document_template "
-                        f"{self.document_template!r}: add it to every document or change "
-                        f"the template."
+                        f"{template!r}: add it to every document or change the template."
                     )
-                text = format_document(doc, template)
+                try:
+                    text = template.format_map({**doc.metadata, "page_content": doc.page_content})
+                except (ValueError, TypeError) as exc:  # a format spec the value cannot take
+                    raise InvalidRequestError(
+                        f"documents[{i}] does not fit document_template {template!r}: {exc}"
+                    ) from None
             if not isinstance(text, str) or not text.strip():
                 what = "page_content" if template is None else "document_template's text"
                 raise InvalidRequestError(
@@ -188,3 +178,25 @@ class RerankitRerank(BaseDocumentCompressor):
             }
             ranked.append(doc.model_copy(update={"metadata": metadata}))
         return ranked
+
+
+def _template_fields(template: str) -> list[str]:
+    """The names a `{name}` template uses; ValueError unless every one is a plain name.
+
+    Attribute access or indexing (`{page_content.__class__}`) would reach into objects, and
+    a nested field in a format spec is evaluated too: both are refused, whatever the
+    installed langchain-core would allow.
+    """
+    try:
+        parts = [(name, spec) for _, name, spec, _ in string.Formatter().parse(template)]
+    except ValueError as exc:
+        raise ValueError(f"document_template {template!r} is not a valid template: {exc}") from None
+    fields = [name for name, _ in parts if name is not None]
+    unsafe = [name for name, spec in parts if name is not None and not name.isidentifier()]
+    nested = [spec for _, spec in parts if spec and ("{" in spec or "}" in spec)]
+    if unsafe or nested or not fields:
+        raise ValueError(
+            f"document_template must name fields as plain '{{name}}' placeholders "
+            f"(page_content or metadata keys), got {template!r}"
+        )
+    return fields

@@ -82,6 +82,17 @@ def test_document_template_missing_field_names_it():
         reranker.compress_documents([Document("text", metadata={})], "q")
 
 
+def test_document_template_format_spec_is_applied(nim):
+    reranker = RerankitRerank(
+        model=NIM_MODEL,
+        api_base=nim.url,
+        api_key=NIM_KEY,
+        document_template="{year:d}: {page_content}",
+    )
+    reranker.compress_documents([Document("H100 specs", metadata={"year": 2022})], "H100")
+    assert nim.requests[-1].json["passages"] == [{"text": "2022: H100 specs"}]
+
+
 def test_document_template_value_that_does_not_fit_names_the_document():
     reranker = RerankitRerank(model="local/bm25", document_template="{year:d} {page_content}")
     with pytest.raises(InvalidRequestError, match=r"documents\[0\] does not fit"):

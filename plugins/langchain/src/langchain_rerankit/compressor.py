@@ -88,7 +88,11 @@ class RerankitRerank(BaseDocumentCompressor):
         query: str,
         callbacks: Callbacks | None = None,
     ) -> Sequence[Document]:
-        """Rerank `documents` against `query`; the best `top_n` first."""
+        """Rerank `documents` against `query`; the best `top_n` first.
+
+        `callbacks` is part of LangChain's interface; rerankit reports nothing through it
+        (LangChain has no rerank event), as LangChain's own rerankers.
+        """
         if not documents:
             return []
         texts = self._texts(documents)

@@ -94,11 +94,18 @@ def test_meta_fields_to_embed_put_meta_before_the_content(nim, key_env):
         ({"model": "local/bm25", "max_retries": -1}, InvalidParameterError, "max_retries"),
         ({"model": "local/bm25", "timeout": 0}, InvalidParameterError, "timeout"),
         ({"model": "local/bm25", "api_key": "nvapi-plain"}, InvalidParameterError, "Secret"),
+        ({"model": "local/bm25", "params": {"top_k": 2}}, InvalidParameterError, "params"),
     ],
 )
 def test_bad_options_are_refused_at_construction(kwargs, error, match):
     with pytest.raises(error, match=match):
         RerankitRanker(**kwargs)
+
+
+def test_a_key_in_params_is_refused_without_quoting_it():
+    with pytest.raises(InvalidParameterError, match=r"params holds \['api_key'\]") as caught:
+        RerankitRanker(model="local/bm25", params={"api_key": "nvapi-in-params"})
+    assert "nvapi-in-params" not in str(caught.value)
 
 
 def test_bad_run_top_k_is_refused(corpus):

@@ -122,11 +122,18 @@ def test_unsafe_or_broken_template_is_refused_at_construction(template):
         ({"model": "local/bm25", "max_retries": -1}, "max_retries"),
         ({"model": "local/bm25", "timeout": 0}, "timeout"),
         ({"model": "local/bm25", "top_k": 3}, "top_k"),  # unknown options are refused
+        ({"model": "local/bm25", "params": {"top_n": 2}}, "params"),
     ],
 )
 def test_bad_options_are_refused_at_construction(kwargs, field):
     with pytest.raises(ValidationError, match=field):
         RerankitRerank(**kwargs)
+
+
+def test_a_key_in_params_is_refused_without_quoting_it():
+    with pytest.raises(ValidationError, match=r"params holds \['api_key'\]") as caught:
+        RerankitRerank(model="local/bm25", params={"api_key": "nvapi-in-params"})
+    assert "nvapi-in-params" not in str(caught.value)
 
 
 def test_unknown_provider_parameter_is_rerankits_typed_error(nim, corpus):

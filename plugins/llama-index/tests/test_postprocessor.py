@@ -99,11 +99,18 @@ def test_metadata_mode_reranks_with_the_nodes_metadata():
         ({"model": "local/bm25", "timeout": 0}, "timeout"),
         ({"model": "local/bm25", "metadata_mode": "everything"}, "metadata_mode"),
         ({"model": "local/bm25", "top_k": 3}, "top_k"),  # unknown options are refused
+        ({"model": "local/bm25", "params": {"top_n": 2}}, "params"),
     ],
 )
 def test_bad_options_are_refused_at_construction(kwargs, field):
     with pytest.raises(ValidationError, match=field):
         RerankitRerank(**kwargs)
+
+
+def test_a_key_in_params_is_refused_without_quoting_it():
+    with pytest.raises(ValidationError, match=r"params holds \['api_key'\]") as caught:
+        RerankitRerank(model="local/bm25", params={"api_key": "nvapi-in-params"})
+    assert "nvapi-in-params" not in str(caught.value)
 
 
 def test_unknown_provider_parameter_is_rerankits_typed_error(nim, nodes):

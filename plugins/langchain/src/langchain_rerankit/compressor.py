@@ -19,6 +19,23 @@ if TYPE_CHECKING:
 
 __all__ = ["RerankitRerank"]
 
+#: Call arguments with an option of their own: in `params` they would bypass it (a key
+#: there would not be masked, a `top_n` would fight the field).
+_OWN_OPTIONS = frozenset(
+    {
+        "model",
+        "query",
+        "documents",
+        "top_n",
+        "return_documents",
+        "api_key",
+        "api_base",
+        "timeout",
+        "max_retries",
+        "fallbacks",
+    }
+)
+
 
 class RerankitRerank(BaseDocumentCompressor):
     """Rerank LangChain `Document`s with any rerankit model, best first.
@@ -36,7 +53,10 @@ class RerankitRerank(BaseDocumentCompressor):
     rerankit's typed errors (`rerankit.errors`), raised as they are.
     """
 
-    model_config = ConfigDict(arbitrary_types_allowed=True, extra="forbid")
+    # hide_input_in_errors: a ValidationError would otherwise quote the values, keys included.
+    model_config = ConfigDict(
+        arbitrary_types_allowed=True, extra="forbid", hide_input_in_errors=True
+    )
 
     model: str
     """A rerankit model string, `prefix/model-name` (e.g. `nvidia_nim/nvidia/...`)."""
@@ -72,6 +92,17 @@ class RerankitRerank(BaseDocumentCompressor):
             raise ValueError(
                 f"model must be a rerankit model string 'prefix/model-name' "
                 f"(e.g. 'local/bm25'), got {value!r}"
+            )
+        return value
+
+    @field_validator("params")
+    @classmethod
+    def _params_are_provider_params(cls, value: dict[str, Any]) -> dict[str, Any]:
+        taken = sorted(_OWN_OPTIONS & set(value))
+        if taken:
+            raise ValueError(
+                f"params holds {taken}: pass them as RerankitRerank's own options "
+                f"(params is for provider parameters such as truncate)"
             )
         return value
 

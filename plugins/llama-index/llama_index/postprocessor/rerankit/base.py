@@ -20,6 +20,23 @@ __all__ = ["RerankitRerank", "SCORE_KIND_KEY"]
 # get_dispatcher is re-exported by llama-index-core without __all__ (hence the ignore).
 dispatcher = get_dispatcher(__name__)
 
+#: Call arguments with an option of their own: in `params` they would bypass it (a key
+#: there would not be masked or excluded from serialisation).
+_OWN_OPTIONS = frozenset(
+    {
+        "model",
+        "query",
+        "documents",
+        "top_n",
+        "return_documents",
+        "api_key",
+        "api_base",
+        "timeout",
+        "max_retries",
+        "fallbacks",
+    }
+)
+
 #: The metadata key of each returned node that says what its score means.
 SCORE_KIND_KEY = "score_kind"
 
@@ -38,8 +55,9 @@ class RerankitRerank(BaseNodePostprocessor):
     nodes are not modified. Errors are rerankit's typed errors, raised as they are.
     """
 
-    # A misspelt option (top_k=...) is an error, not silently ignored.
-    model_config = ConfigDict(extra="forbid")
+    # A misspelt option (top_k=...) is an error, not silently ignored; a ValidationError
+    # does not quote the values it rejects (a key among them).
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
 
     model: str = Field(description="A rerankit model string, prefix/model-name.")
     top_n: int | None = Field(
@@ -83,6 +101,17 @@ class RerankitRerank(BaseNodePostprocessor):
             raise ValueError(
                 f"model must be a rerankit model string 'prefix/model-name' "
                 f"(e.g. 'local/bm25'), got {value!r}"
+            )
+        return value
+
+    @field_validator("params")
+    @classmethod
+    def _params_are_provider_params(cls, value: dict[str, Any]) -> dict[str, Any]:
+        taken = sorted(_OWN_OPTIONS & set(value))
+        if taken:
+            raise ValueError(
+                f"params holds {taken}: pass them as RerankitRerank's own options "
+                f"(params is for provider parameters such as truncate)"
             )
         return value
 

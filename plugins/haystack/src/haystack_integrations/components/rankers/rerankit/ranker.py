@@ -15,6 +15,24 @@ from rerankit.errors import ConfigurationError, InvalidParameterError, InvalidRe
 
 __all__ = ["RerankitRanker", "SCORE_KIND_KEY"]
 
+#: Call arguments with an option of their own: in `params` they would bypass it (a key
+#: there would be serialised in clear).
+_OWN_OPTIONS = frozenset(
+    {
+        "model",
+        "query",
+        "documents",
+        "top_n",
+        "top_k",
+        "return_documents",
+        "api_key",
+        "api_base",
+        "timeout",
+        "max_retries",
+        "fallbacks",
+    }
+)
+
 #: The meta key of each returned document that says what its score means.
 SCORE_KIND_KEY = "score_kind"
 
@@ -80,6 +98,13 @@ class RerankitRanker:
         if timeout is not None and not (isinstance(timeout, int | float) and timeout > 0):
             raise InvalidParameterError(
                 f"timeout must be a number of seconds > 0, got {timeout!r}.", parameter="timeout"
+            )
+        taken = sorted(_OWN_OPTIONS & set(params or {}))
+        if taken:
+            raise InvalidParameterError(
+                f"params holds {taken}: pass them as RerankitRanker's own options (params "
+                f"is for provider parameters such as truncate).",
+                parameter="params",
             )
         if api_key is not None and not isinstance(api_key, Secret):
             raise InvalidParameterError(

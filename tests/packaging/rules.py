@@ -93,12 +93,16 @@ def problems(folder: Path, *, first_party: bool = True) -> list[str]:
     else:
         need(False, "add README.md")
 
-    # Typed: every import package of the wheel ships py.typed.
+    # Typed: every import package of the wheel ships py.typed. A namespace package (no
+    # __init__.py, shared with other distributions: `llama_index`, `haystack_integrations`)
+    # must not carry one; the regular packages inside it do.
     wheel = config.get("tool", {}).get("hatch", {}).get("build", {}).get("targets", {})
-    packages = wheel.get("wheel", {}).get("packages", [])
+    target = wheel.get("wheel", {})
+    packages = target.get("packages", []) or [p.rstrip("/") for p in target.get("include", [])]
     need(packages, "list the import package in [tool.hatch.build.targets.wheel] packages")
     for package in packages:
-        need((folder / package / "py.typed").is_file(), f"add {package}/py.typed")
+        for leaf in _regular_packages(folder / package):
+            need((leaf / "py.typed").is_file(), f"add {leaf.relative_to(folder)}/py.typed")
 
     # Versions: rerankit itself is bounded both ways (plugins use its API, which may change
     # at a minor version before 1.0); first-party distributions move in lockstep.
@@ -114,4 +118,14 @@ def problems(folder: Path, *, first_party: bool = True) -> list[str]:
         need(version == core_version(), f"version must be rerankit's ({core_version()})")
         for dep in rerankit_deps:
             need(f">={core_version()}" in dep, f"{dep!r} must require rerankit>={core_version()}")
+    return found
+
+
+def _regular_packages(root: Path) -> list[Path]:
+    """`root` if it is a regular package, else the outermost regular packages inside it."""
+    if (root / "__init__.py").is_file() or not root.is_dir():
+        return [root]
+    found: list[Path] = []
+    for child in sorted(p for p in root.iterdir() if p.is_dir() and p.name != "__pycache__"):
+        found += _regular_packages(child)
     return found

@@ -78,6 +78,15 @@ def test_providers_lists_installed_with_key_state():
     assert "nvidia_nim" in table.stdout and "not set" in table.stdout
 
 
+def test_providers_counts_a_key_set_under_an_alias():
+    # CO_API_KEY is the Cohere SDK's own variable, read after COHERE_API_KEY.
+    result = run("providers", "--json", CO_API_KEY="co-x", COHERE_API_KEY="")
+    rows = {row["prefix"]: row for row in json.loads(result.stdout)}
+    assert rows["cohere"]["key"] == "set"
+    assert "CO_API_KEY" in rows["cohere"]["env_vars"]
+    assert "co-x" not in result.stdout
+
+
 def test_missing_key_exits_2_with_advice():
     result = run("rerank", "nvidia_nim/nvidia/llama-3_2-nv-rerankqa-1b-v2", "q", "-d", "a")
     assert result.returncode == 2

@@ -358,3 +358,58 @@ def test_fastapi_validation_message_is_surfaced():
 
     with client_for(handler) as client, pytest.raises(BadRequestError, match="at least 1"):
         client.rerank("hosted/m-1", "q", ["a", "b"], api_key="k")
+
+
+# -- key variable aliases (an SDK's own name) ------------------------------------------------
+
+
+class Aliased(CohereStyleProvider):
+    wire: ClassVar[RerankWire] = RerankWire(
+        name="Aliased",
+        default_base="https://api.hosted.test",
+        path="/v1/rerank",
+        api_key_env="ALIASED_API_KEY",
+        api_key_env_aliases=("ALIASED_SDK_KEY", "ALIASED_OLD_KEY"),
+        key_required=True,
+    )
+
+
+def aliased_client(seen: list[httpx.Request]) -> rerankit.Client:
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={"results": [{"index": 0, "relevance_score": 0.5}]})
+
+    registry = ProviderRegistry()
+    registry.register("aliased", Aliased())
+    return rerankit.Client(transport=httpx.MockTransport(handler), registry=registry, max_retries=0)
+
+
+def test_key_aliases_come_from_the_wire_and_are_listed():
+    assert Aliased.api_key_env_aliases == ("ALIASED_SDK_KEY", "ALIASED_OLD_KEY")
+    assert Aliased().env_vars() == ("ALIASED_API_KEY", "ALIASED_SDK_KEY", "ALIASED_OLD_KEY")
+
+
+@pytest.mark.parametrize(
+    ("env", "sent"),
+    [
+        ({"ALIASED_SDK_KEY": "sdk-key"}, "sdk-key"),
+        ({"ALIASED_OLD_KEY": "old-key", "ALIASED_SDK_KEY": ""}, "old-key"),
+        ({"ALIASED_API_KEY": "main-key", "ALIASED_SDK_KEY": "sdk-key"}, "main-key"),
+    ],
+)
+def test_key_is_read_from_aliases_in_order_after_the_main_variable(monkeypatch, env, sent):
+    for name in ("ALIASED_API_KEY", "ALIASED_SDK_KEY", "ALIASED_OLD_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    seen: list[httpx.Request] = []
+    with aliased_client(seen) as client:
+        client.rerank("aliased/m", "q", ["a"])
+    assert seen[0].headers["authorization"] == f"Bearer {sent}"
+
+
+def test_no_key_in_any_variable_is_still_missing(monkeypatch):
+    for name in ("ALIASED_API_KEY", "ALIASED_SDK_KEY", "ALIASED_OLD_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    with aliased_client([]) as client, pytest.raises(MissingApiKeyError, match="ALIASED_API_KEY"):
+        client.rerank("aliased/m", "q", ["a"])

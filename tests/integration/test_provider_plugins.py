@@ -20,7 +20,12 @@ PLUGINS = {
     "tei": ("rerankit-tei", "TeiProvider", "TEI_API_KEY"),
     "infinity": ("rerankit-infinity", "InfinityProvider", "INFINITY_API_KEY"),
     "hosted_vllm": ("rerankit-vllm", "VllmProvider", "HOSTED_VLLM_API_KEY"),
+    "huggingface": ("rerankit-huggingface", "HuggingFaceProvider", "HF_TOKEN"),
+    "azure_ai": ("rerankit-azure-ai", "AzureAIProvider", "AZURE_AI_API_KEY"),
 }
+
+#: prefix -> the other provider plugins it imports by design (it shares their wire).
+SHARES_WIRE_WITH = {"huggingface": ["rerankit_tei"], "azure_ai": ["rerankit_cohere"]}
 
 
 def python(code: str, **env: str) -> str:
@@ -53,4 +58,4 @@ def test_resolving_loads_neither_httpx_nor_pydantic_nor_other_providers(prefix):
         RERANKIT_LOAD_PLUGINS=prefix,
     )
     dist = PLUGINS[prefix][0]
-    assert out == str([dist.replace("-", "_")])
+    assert out == str(sorted([dist.replace("-", "_"), *SHARES_WIRE_WITH.get(prefix, [])]))

@@ -5,12 +5,21 @@ and chunk), so a hang or a slow drip ends when the deadline does. A large call's
 are tasks, at most `max_concurrency` sending at once; the first chunk to fail cancels the
 others. Cancelling the caller cancels every chunk, and httpx closes the connections they
 were using.
+
+A local provider (BM25, an in-process model) computes without I/O: its `rerank` runs on
+a small worker pool, so one large call does not stall every other coroutine of the
+event loop (the proxy's other requests), and the deadline bounds the wait for it (the
+computation itself cannot be interrupted; its result is dropped). A provider that
+overrides `arerank` is awaited as it is.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import functools
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from types import TracebackType
 from typing import Any, Self
 
@@ -20,6 +29,7 @@ from ._base_client import (
     DEFAULT_BACKOFF,
     DEFAULT_BACKOFF_MAX,
     DEFAULT_MAX_CONCURRENCY,
+    DEFAULT_MAX_RESPONSE_BYTES,
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT,
     UNSET,
@@ -31,18 +41,24 @@ from ._base_client import (
     transport_error,
     wire_response,
 )
+from ._body import BodyReader, read_content
 from ._fallback import failure_record, note_fallbacks, should_fall_back
 from ._pipeline import Part, Prepared, finish, merged, rank_part
 from ._retry import CallStats
 from ._transport import AiohttpClient, default_async_client
 from .errors import ProviderError
-from .provider import LocalProvider, Ranking
+from .provider import LocalProvider, ProviderRequest, Ranking
 from .registry import ProviderRegistry
 from .types import RerankResponse
 from .validation import DocumentInput
 from .wire import HttpResponse
 
-__all__ = ["AsyncClient"]
+__all__ = ["AsyncClient", "LOCAL_WORKERS"]
+
+#: Threads running local providers' `rerank` for one client. Pure-Python scoring holds
+#: the GIL, so more would not add throughput; a few keep one long call from queueing
+#: every short one behind it.
+LOCAL_WORKERS = 4
 
 
 class AsyncClient(ClientBase):
@@ -54,7 +70,9 @@ class AsyncClient(ClientBase):
     ```
 
     Takes the same options as `Client` (`timeout`, `max_retries`, `fallbacks`,
-    `max_documents_per_request`, `max_concurrency`, ...), per client and per call.
+    `max_documents_per_request`, `max_concurrency`, `max_response_bytes`, ...), per
+    client and per call. A local provider's `rerank` runs on a worker thread, within the
+    call's `timeout`.
     """
 
     def __init__(
@@ -71,6 +89,7 @@ class AsyncClient(ClientBase):
         http_client: httpx.AsyncClient | None = None,
         registry: ProviderRegistry | None = None,
         drop_params: bool = False,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         super().__init__(
             timeout=timeout,
@@ -82,9 +101,11 @@ class AsyncClient(ClientBase):
             retry_backoff_max=retry_backoff_max,
             registry=registry,
             drop_params=drop_params,
+            max_response_bytes=max_response_bytes,
         )
         self._transport = transport
         self._http = http_client
+        self._local_pool: ThreadPoolExecutor | None = None
 
     def _http_client(self) -> httpx.AsyncClient:
         if self._http is None:
@@ -135,7 +156,8 @@ class AsyncClient(ClientBase):
                 options.stats.clear()
             try:
                 return await self._run(prepared, options, tried)
-            except ProviderError as error:
+            except ProviderError as failed:
+                error = self._scrubbed(prepared, failed)
                 if position == len(chain) - 1 or not should_fall_back(error):
                     raise note_fallbacks(error, tried) from None
                 tried.append(failure_record(candidate, error))
@@ -147,7 +169,8 @@ class AsyncClient(ClientBase):
         provider = prepared.provider
         if isinstance(provider, LocalProvider):
             rankings = [
-                rank_part(prepared, p, await provider.arerank(p.request)) for p in prepared.parts
+                rank_part(prepared, p, await self._local(provider, p.request, prepared, options))
+                for p in prepared.parts
             ]
         else:
             remaining = options.deadline.remaining()
@@ -157,6 +180,33 @@ class AsyncClient(ClientBase):
             except TimeoutError:
                 raise options.deadline_error(prepared) from None
         return finish(prepared, merged(prepared, rankings), self._meta(prepared, options, tried))
+
+    async def _local(
+        self,
+        provider: LocalProvider,
+        request: ProviderRequest,
+        prepared: Prepared,
+        options: CallOptions,
+    ) -> Ranking:
+        """A local provider's ranking, computed off the event loop, within the deadline."""
+        work: Any
+        if type(provider).arerank is not LocalProvider.arerank:
+            work = provider.arerank(request)  # the provider's own async form
+        else:
+            if self._local_pool is None:
+                self._local_pool = ThreadPoolExecutor(LOCAL_WORKERS, "rerankit-local")
+            # The caller's context (tracing spans, ...) goes along, as asyncio.to_thread does.
+            run = functools.partial(contextvars.copy_context().run, provider.rerank, request)
+            work = asyncio.get_running_loop().run_in_executor(self._local_pool, run)
+        scope = asyncio.timeout(options.deadline.remaining())
+        try:
+            async with scope:
+                ranking: Ranking = await work
+        except TimeoutError:
+            if scope.expired():
+                raise options.deadline_error(prepared) from None
+            raise
+        return ranking
 
     async def _send_parts(self, prepared: Prepared, options: CallOptions) -> list[Ranking]:
         """Send every chunk, `options.concurrency` at a time; the first failure cancels all."""
@@ -213,17 +263,23 @@ class AsyncClient(ClientBase):
                     http.json,
                     http.headers,
                     None if remaining is None else max(remaining, 0.001),
+                    self.max_response_bytes,
                 )
                 answer = HttpResponse(status_code=status, headers=headers, content=content)
             else:
-                response = await client.request(
+                request = client.build_request(
                     http.method,
                     http.url,
                     headers=http.headers,
                     json=http.json,
                     timeout=options.operation_timeout(),
                 )
-                answer = wire_response(response.status_code, response.headers, response.content)
+                response = await client.send(request, stream=True)
+                try:
+                    content = await self._read(response)
+                finally:
+                    await response.aclose()
+                answer = wire_response(response.status_code, response.headers, content)
         except httpx.HTTPError as exc:
             error = transport_error(prepared, part, exc)
             stats.record(error)
@@ -236,8 +292,25 @@ class AsyncClient(ClientBase):
         stats.record(None, answer.status_code)
         return ranking
 
+    async def _read(self, response: httpx.Response) -> bytes:
+        """The body, decoded within `max_response_bytes` (see `_body`)."""
+        if response.is_stream_consumed:  # an in-process transport answered with bytes
+            return read_content(response.content, self.max_response_bytes)
+        headers = response.headers
+        reader = BodyReader.open(
+            self.max_response_bytes, headers.get("content-length"), headers.get("content-encoding")
+        )
+        if reader is None:
+            return await response.aread()
+        async for piece in response.aiter_raw():
+            reader.feed(piece)
+        return reader.finish()
+
     async def aclose(self) -> None:
-        """Close the connection pool."""
+        """Close the connection pool (and the local providers' worker threads)."""
+        if self._local_pool is not None:
+            self._local_pool.shutdown(wait=False, cancel_futures=True)
+            self._local_pool = None
         if self._http is not None:
             await self._http.aclose()
 

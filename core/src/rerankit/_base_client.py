@@ -11,19 +11,21 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 
+from ._body import DEFAULT_MAX_RESPONSE_BYTES, ResponseTooLarge, check_max_response_bytes
 from ._chunking import describe_failed_chunk
 from ._pipeline import (
     Part,
     Prepared,
+    call_secrets,
     check_limit,
     error_for_status,
     prepare,
     rank_part,
     redact,
+    scrub,
 )
 from ._retry import (
     DEFAULT_BACKOFF,
@@ -41,11 +43,12 @@ from .errors import (
     ProviderConnectionError,
     ProviderError,
     ProviderTimeoutError,
+    excerpt,
 )
 from .provider import HttpProvider, Ranking
 from .registry import ProviderRegistry, default_registry
 from .validation import DocumentInput
-from .wire import HttpResponse
+from .wire import HttpResponse, display_url
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -58,6 +61,7 @@ __all__ = [
     "DEFAULT_MAX_RETRIES",
     "DEFAULT_BACKOFF",
     "DEFAULT_BACKOFF_MAX",
+    "DEFAULT_MAX_RESPONSE_BYTES",
     "wire_response",
     "transport_error",
 ]
@@ -146,8 +150,11 @@ class ClientBase:
         retry_backoff_max: float,
         registry: ProviderRegistry | None,
         drop_params: bool,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         self.timeout = _check_timeout(timeout)
+        #: Largest upstream answer accepted, in bytes once decompressed.
+        self.max_response_bytes = check_max_response_bytes(max_response_bytes)
         self.max_retries = _check_retries(max_retries)
         self.fallbacks = _check_fallbacks(fallbacks)
         self.max_documents_per_request = _check_limits(max_documents_per_request)
@@ -228,7 +235,9 @@ class ClientBase:
         assert isinstance(provider, HttpProvider)
         try:
             ranking = provider.parse_response(response, part.request)
-        except ProviderError:
+        except ProviderError as error:
+            if error.body is not None:  # masked before it is cut, so no key half survives
+                error.body = excerpt(redact(response.text, part.request.api_key))
             raise
         except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
             # A provider tripping over an odd answer is still an odd answer, not a crash.
@@ -258,6 +267,12 @@ class ClientBase:
         )
 
     @staticmethod
+    def _scrubbed(prepared: Prepared, error: ProviderError) -> ProviderError:
+        """`error` with the call's secrets masked, however and wherever it was built."""
+        scrub(error, call_secrets(prepared.request))
+        return error
+
+    @staticmethod
     def _meta(
         prepared: Prepared, options: CallOptions, tried: list[dict[str, Any]]
     ) -> dict[str, Any]:
@@ -279,10 +294,19 @@ def transport_error(prepared: Prepared, part: Part, exc: httpx.HTTPError) -> Pro
     """The typed error for a request that got no complete answer."""
     request = part.request
     http = part.http
-    # Scheme, host and path only: a query string could carry a credential.
-    where = urlsplit(http.url)._replace(query="", fragment="").geturl() if http else "?"
+    # Scheme, host and path only: userinfo and a query string could carry a credential.
+    where = display_url(http.url) if http else "?"
     kind = type(exc).__name__
     name = prepared.provider.name
+    if isinstance(exc, ResponseTooLarge):
+        said = f"; its Content-Length says {exc.declared}" if exc.declared is not None else ""
+        return InvalidResponseError(
+            f"{name} sent an answer larger than max_response_bytes={exc.limit} (decompressed"
+            f"{said}) at {where} for model {request.full_model!r}. Raise max_response_bytes= "
+            f"on the client (the proxy: limits.max_response_bytes) if such answers are expected.",
+            provider=name,
+            model=request.full_model,
+        )
     if isinstance(exc, httpx.TimeoutException):
         return ProviderTimeoutError(
             f"{name} did not answer in time ({kind}) at {where} for model "

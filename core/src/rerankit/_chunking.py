@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Sequence
-from math import isnan
+from math import isfinite
 from typing import Any
 
 from .errors import InvalidResponseError, ProviderError
@@ -47,7 +47,7 @@ def checked_scores(
     """The ranking's (index, score) pairs, after checking them against `size` documents.
 
     Raises `InvalidResponseError` for an index out of range or repeated, a score that is
-    not a number, or fewer results than documents (unless the ranking is `partial`).
+    not a finite number, or fewer results than documents (unless the ranking is `partial`).
     """
 
     seen: set[int] = set()
@@ -70,8 +70,8 @@ def checked_scores(
             raise _bad(provider, model, f"the score of index {index} is {score!r}, not a number")
         else:
             value = float(score)
-        if isnan(value):
-            raise _bad(provider, model, f"the score of index {index} is {score!r}, not a number")
+        if not isfinite(value):  # NaN, Infinity, 1e999: no order, and no JSON to write
+            raise _bad(provider, model, f"the score of index {index} is {score!r}, not finite")
         seen.add(index)
         append((index, value))
     wanted = size if not ranking.partial else min(size, top_n or size)

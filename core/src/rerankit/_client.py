@@ -30,6 +30,7 @@ from ._base_client import (
     DEFAULT_BACKOFF,
     DEFAULT_BACKOFF_MAX,
     DEFAULT_MAX_CONCURRENCY,
+    DEFAULT_MAX_RESPONSE_BYTES,
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT,
     UNSET,
@@ -41,6 +42,7 @@ from ._base_client import (
     transport_error,
     wire_response,
 )
+from ._body import ACCEPT_ENCODING, BodyReader, read_content
 from ._deadline_io import deadline_scope
 from ._deadline_io import install as install_deadline
 from ._fallback import failure_record, note_fallbacks, should_fall_back
@@ -73,7 +75,8 @@ class Client(ClientBase):
     `max_documents_per_request` overrides the providers' per-request limits (an int for
     every model, or a mapping from model string or prefix to an int); larger calls are
     split and sent `max_concurrency` chunks at a time. Every option can also be passed to
-    `rerank` for one call.
+    `rerank` for one call. `max_response_bytes` (64 MiB by default) bounds an upstream's
+    answer once decompressed; a larger one is an `InvalidResponseError`.
     """
 
     def __init__(
@@ -90,6 +93,7 @@ class Client(ClientBase):
         http_client: httpx.Client | None = None,
         registry: ProviderRegistry | None = None,
         drop_params: bool = False,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         super().__init__(
             timeout=timeout,
@@ -101,6 +105,7 @@ class Client(ClientBase):
             retry_backoff_max=retry_backoff_max,
             registry=registry,
             drop_params=drop_params,
+            max_response_bytes=max_response_bytes,
         )
         self._transport = transport
         self._http = http_client
@@ -116,7 +121,13 @@ class Client(ClientBase):
                     if transport is None:
                         transport = httpx.HTTPTransport()
                         self._sockets_capped = install_deadline(transport)
-                    self._http = httpx.Client(transport=transport, timeout=self.timeout)
+                    self._http = httpx.Client(
+                        transport=transport,
+                        timeout=self.timeout,
+                        # Only what `BodyReader` decodes (httpx would add br and zstd
+                        # when their packages are installed).
+                        headers={"accept-encoding": ACCEPT_ENCODING},
+                    )
         return self._http
 
     def rerank(
@@ -163,7 +174,8 @@ class Client(ClientBase):
                 options.stats.clear()
             try:
                 return self._run(prepared, options, tried)
-            except ProviderError as error:
+            except ProviderError as failed:
+                error = self._scrubbed(prepared, failed)
                 if position == len(chain) - 1 or not should_fall_back(error):
                     raise note_fallbacks(error, tried) from None
                 tried.append(failure_record(candidate, error))
@@ -266,16 +278,11 @@ class Client(ClientBase):
         )
         try:
             with deadline_scope(options.deadline.at):
-                if self._sockets_capped and cancelled is None:
-                    # Every socket read already ends at the deadline: read in one go.
-                    response = client.send(request)
-                    content = response.content
-                else:
-                    response = client.send(request, stream=True)
-                    try:
-                        content = self._read(prepared, response, options, cancelled)
-                    finally:
-                        response.close()
+                response = client.send(request, stream=True)
+                try:
+                    content = self._read(prepared, response, options, cancelled)
+                finally:
+                    response.close()
         except httpx.HTTPError as exc:
             error = transport_error(prepared, part, exc)
             stats.record(error)
@@ -290,22 +297,36 @@ class Client(ClientBase):
         stats.record(None, response.status_code)
         return ranking
 
-    @staticmethod
     def _read(
+        self,
         prepared: Prepared,
         response: httpx.Response,
         options: CallOptions,
         cancelled: threading.Event | None,
     ) -> bytes:
-        """The body, read piece by piece so that a slow drip cannot outlast the deadline."""
-        pieces: list[bytes] = []
-        for piece in response.iter_bytes():
-            pieces.append(piece)
+        """The body, decoded within `max_response_bytes`.
+
+        Read piece by piece (raw, decoded by `BodyReader`) unless it is plain, of a
+        declared length within the limit, and every socket read already ends at the
+        deadline; piece by piece a slow drip cannot outlast the deadline either.
+        """
+        if response.is_stream_consumed:  # an in-process transport answered with bytes
+            return read_content(response.content, self.max_response_bytes)
+        headers = response.headers
+        reader = BodyReader.open(
+            self.max_response_bytes, headers.get("content-length"), headers.get("content-encoding")
+        )
+        if reader is None:
+            if self._sockets_capped and cancelled is None:
+                return response.read()
+            reader = BodyReader(self.max_response_bytes, [])
+        for piece in response.iter_raw():
+            reader.feed(piece)
             if options.deadline.expired():
                 raise options.deadline_error(prepared)
             if cancelled is not None and cancelled.is_set():
                 raise _Cancelled
-        return b"".join(pieces)
+        return reader.finish()
 
     def close(self) -> None:
         """Close the connection pool."""

@@ -23,13 +23,15 @@ from ._chunking import checked_scores, chunk_ranges, chunk_request, merge
 from .errors import (
     APIStatusError,
     InvalidParameterError,
+    ProviderError,
+    RerankitError,
     status_error,
 )
 from .provider import HttpProvider, Provider, ProviderRequest, Ranking
 from .registry import ProviderRegistry
 from .types import RerankResponse
 from .validation import DocumentInput, check_documents, check_flag, check_query, check_top_n
-from .wire import HttpRequest, HttpResponse
+from .wire import HttpRequest, HttpResponse, url_credentials
 
 __all__ = [
     "Part",
@@ -42,8 +44,16 @@ __all__ = [
     "finish",
     "error_for_status",
     "parse_retry_after",
+    "MAX_RETRY_AFTER",
     "redact",
+    "call_secrets",
+    "scrub",
 ]
+
+#: Longest wait an upstream's `Retry-After` is taken at its word for, in seconds. The
+#: value is the upstream's to choose (`inf`, `1e999`, a date in the year 9999); the retry
+#: policy caps it further at the call's deadline.
+MAX_RETRY_AFTER = 60.0
 
 #: The unified parameters every provider takes; everything else is provider-specific.
 UNIFIED_PARAMS = ("top_n", "return_documents", "api_key", "api_base")
@@ -110,7 +120,7 @@ def prepare(
         top_n=check_top_n(top_n),
         return_documents=check_flag("return_documents", return_documents),
         params=_check_params(provider, prefix, params, drop_params, warn_dropped),
-        api_key=api_key or _env(provider.api_key_env),
+        api_key=api_key or _env(provider.api_key_env) or _first_env(provider.api_key_env_aliases),
         api_base=api_base or _first_env(provider.api_base_env),
     )
     limit = check_limit(max_documents_per_request)
@@ -119,9 +129,12 @@ def prepare(
     ranges = chunk_ranges(len(texts), limit)
     requests = [request] if len(ranges) == 1 else [chunk_request(request, r) for r in ranges]
     if isinstance(provider, HttpProvider):
-        parts = [
-            Part(r, q, provider.build_request(q)) for r, q in zip(ranges, requests, strict=True)
-        ]
+        try:
+            parts = [
+                Part(r, q, provider.build_request(q)) for r, q in zip(ranges, requests, strict=True)
+            ]
+        except RerankitError as error:  # e.g. a bad base URL, quoted with its password
+            raise scrub(error, call_secrets(request)) from None
     else:
         parts = [Part(r, q, None) for r, q in zip(ranges, requests, strict=True)]
     return Prepared(provider, request, documents, parts)
@@ -203,7 +216,7 @@ def finish(
             "meta": {
                 "provider": request.prefix,
                 "score_kind": prepared.provider.score_kind_for(request),
-                "usage": ranking.usage,
+                "usage": finite_usage(ranking.usage) if ranking.usage else ranking.usage,
                 **(extra_meta or {}),
             },
         }
@@ -227,21 +240,52 @@ def error_for_status(prepared: Prepared, response: HttpResponse) -> APIStatusErr
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
-    """Seconds to wait from a `Retry-After` header: delta-seconds or an HTTP date."""
+    """Seconds to wait from a `Retry-After` header: delta-seconds or an HTTP date.
+
+    Defensive, since the upstream writes it: garbage and NaN give None (no advice), a
+    negative wait or a past date 0, and anything longer than `MAX_RETRY_AFTER` (`inf`,
+    `1e999`, a far-future date) `MAX_RETRY_AFTER`.
+    """
     if not value:
         return None
-    value = value.strip()
+    value = value.strip()[:64]  # a date or a number is short; do not parse a megabyte
     try:
         seconds = float(value)
     except ValueError:
         try:
             when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError):
+            seconds = when.timestamp() - (time.time() if now is None else now)
+        except (TypeError, ValueError, OverflowError, OSError):
             return None
-        seconds = when.timestamp() - (time.time() if now is None else now)
     if math.isnan(seconds):
         return None
-    return max(0.0, seconds)
+    return min(max(0.0, seconds), MAX_RETRY_AFTER)
+
+
+def finite_usage(usage: Mapping[str, Any], depth: int = 0) -> dict[str, Any]:
+    """The upstream's `usage` with what cannot be reported dropped.
+
+    Usage is informative (token counts), so an odd value loses the field, not the
+    answer: non-finite numbers (`Infinity`, `1e999`, which no JSON encoder writes),
+    objects nested deeper than two levels and lists holding anything but plain values go.
+    """
+    kept: dict[str, Any] = {}
+    for key, value in usage.items():
+        if isinstance(value, Mapping):
+            if depth < 1:
+                kept[key] = finite_usage(value, depth + 1)
+        elif isinstance(value, list | tuple):
+            if all(_reportable(item) for item in value):
+                kept[key] = value
+        elif _reportable(value):
+            kept[key] = value
+    return kept
+
+
+def _reportable(value: object) -> bool:
+    if isinstance(value, float):
+        return math.isfinite(value)
+    return value is None or isinstance(value, str | int)
 
 
 def _check_params(
@@ -305,6 +349,31 @@ def _new_id() -> str:
 def redact(text: str, secret: str | None) -> str:
     """`text` with every occurrence of `secret` (an API key) masked."""
     return text.replace(secret, "***") if secret else text
+
+
+def call_secrets(request: ProviderRequest) -> tuple[str, ...]:
+    """What must never show in an error of this call: its key, its base URL's userinfo."""
+    found = (request.api_key, url_credentials(request.api_base))
+    return tuple(s for s in found if s)
+
+
+def scrub(error: RerankitError, secrets: Sequence[str]) -> RerankitError:
+    """`error` with every secret masked in its message and, for a `ProviderError`, body.
+
+    Applied wherever an error leaves a call, whoever built it (core or provider, for a
+    2xx answer as for an error status), so an upstream echoing the key cannot leak it.
+    """
+    if not secrets:
+        return error
+    if error.args and isinstance(error.args[0], str):
+        message = error.args[0]
+        for secret in secrets:
+            message = message.replace(secret, "***")
+        error.args = (message, *error.args[1:])
+    if isinstance(error, ProviderError) and error.body:
+        for secret in secrets:
+            error.body = error.body.replace(secret, "***")
+    return error
 
 
 def _env(name: str | None) -> str | None:

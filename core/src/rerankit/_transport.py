@@ -15,6 +15,10 @@ Providers never see the difference: they speak `rerankit.wire` types.
 
 `RERANKIT_ASYNC_TRANSPORT=httpx` forces httpx's own transport even when aiohttp is
 installed.
+
+Every client made here asks for `Accept-Encoding: gzip, deflate` and lets aiohttp
+decompress nothing: `send_json` reads the raw body through `_body.BodyReader`, which
+decodes it within the caller's size limit.
 """
 
 from __future__ import annotations
@@ -27,12 +31,17 @@ from typing import Any
 
 import httpx
 
+from ._body import ACCEPT_ENCODING, DEFAULT_MAX_RESPONSE_BYTES, BodyReader
+
 __all__ = ["default_async_client"]
 
 #: Pool size of httpx's default transport, so the choice changes speed, not limits.
 MAX_CONNECTIONS = 100
 KEEPALIVE_SECONDS = 5.0
 _PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy")
+#: Only the encodings `BodyReader` decodes (httpx and aiohttp add br and zstd when their
+#: packages are installed).
+DEFAULT_HEADERS = {"accept-encoding": ACCEPT_ENCODING}
 
 
 def default_async_client(
@@ -44,7 +53,7 @@ def default_async_client(
             return _aiohttp_client(timeout)
         except ImportError:
             pass
-    return httpx.AsyncClient(transport=transport, timeout=timeout)
+    return httpx.AsyncClient(transport=transport, timeout=timeout, headers=DEFAULT_HEADERS)
 
 
 def _aiohttp_client(timeout: Any) -> httpx.AsyncClient:
@@ -55,6 +64,10 @@ def _aiohttp_client(timeout: Any) -> httpx.AsyncClient:
         """httpx-aiohttp, with its errors mapped as httpx's own transport maps them."""
 
         async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            if request.url.userinfo:
+                # httpx already turned them into an Authorization header; aiohttp refuses
+                # a request carrying both.
+                request.url = request.url.copy_with(username=None, password=None)
             try:
                 response = await super().handle_async_request(request)
             except httpx.TransportError as exc:
@@ -78,7 +91,10 @@ def _aiohttp_client(timeout: Any) -> httpx.AsyncClient:
         # No cookie jar: one client serves many callers (the proxy's serves every caller),
         # and a cookie an upstream set for one call must not ride along on another's.
         return aiohttp.ClientSession(
-            connector=connector, trust_env=trust_env, cookie_jar=aiohttp.DummyCookieJar()
+            connector=connector,
+            trust_env=trust_env,
+            cookie_jar=aiohttp.DummyCookieJar(),
+            headers=DEFAULT_HEADERS,
         )
 
     transport = Transport(verify=ssl_context, client=new_session)
@@ -93,7 +109,7 @@ class AiohttpClient(httpx.AsyncClient):
     """An `httpx.AsyncClient` on aiohttp, with a short path for JSON POSTs."""
 
     def __init__(self, transport: Any, timeout: Any) -> None:
-        super().__init__(transport=transport, timeout=timeout)
+        super().__init__(transport=transport, timeout=timeout, headers=DEFAULT_HEADERS)
         self._aiohttp = transport
 
     async def request(
@@ -106,28 +122,40 @@ class AiohttpClient(httpx.AsyncClient):
         timeout: Any = httpx.USE_CLIENT_DEFAULT,
         **kwargs: Any,
     ) -> httpx.Response:
-        """Send through the aiohttp session; other arguments take httpx's full path."""
+        """Send through the aiohttp session; other arguments take httpx's full path.
+
+        The body is read whole and decoded by httpx, with no size limit: rerankit's own
+        calls go through `send_json` or `send(stream=True)`, both bounded.
+        """
         if kwargs:
             return await super().request(
                 method, url, json=json, headers=headers, timeout=timeout, **kwargs
             )
         limits = self.timeout if timeout is httpx.USE_CLIENT_DEFAULT else httpx.Timeout(timeout)
         status, raw_headers, content = await self._exchange(
-            method, str(url), json, headers, limits.pool, limits.connect, limits.read
+            method, str(url), json, headers, limits.pool, limits.connect, limits.read, None
         )
+        # The raw body: httpx.Response decodes it per its Content-Encoding.
         return httpx.Response(status, headers=raw_headers, content=content)
 
     async def send_json(
-        self, method: str, url: str, json: Any, headers: Any, timeout: float | None
+        self,
+        method: str,
+        url: str,
+        json: Any,
+        headers: Any,
+        timeout: float | None,
+        max_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> tuple[int, dict[str, str], bytes]:
         """`request()` for rerankit's own calls, with one `timeout` for every operation.
 
         Returns the status, the headers (names lower-cased, repeats joined by ", " as
-        httpx joins them) and the body: building an `httpx.Response` cost a tenth of an
-        async call in the profile, and the client needs only these three.
+        httpx joins them) and the body, decoded, of at most `max_bytes` (else
+        `ResponseTooLarge`): building an `httpx.Response` cost a tenth of an async call in
+        the profile, and the client needs only these three.
         """
         status, raw_headers, content = await self._exchange(
-            method, url, json, headers, timeout, timeout, timeout
+            method, url, json, headers, timeout, timeout, timeout, max_bytes
         )
         merged: dict[str, str] = {}
         for raw_name, raw_value in raw_headers:
@@ -149,7 +177,9 @@ class AiohttpClient(httpx.AsyncClient):
         pool: float | None,
         connect: float | None,
         read: float | None,
+        max_bytes: int | None,
     ) -> tuple[int, Any, bytes]:
+        """Send; the body comes back raw when `max_bytes` is None, else decoded within it."""
         import aiohttp
 
         transport = self._aiohttp
@@ -162,11 +192,25 @@ class AiohttpClient(httpx.AsyncClient):
                 json=json,
                 headers=headers,
                 allow_redirects=False,  # httpx does not follow redirects by default either
+                auto_decompress=False,  # decoded within the limit below (or by httpx)
                 timeout=aiohttp.ClientTimeout(connect=pool, sock_connect=connect, sock_read=read),
             ) as answer:
-                content = await answer.read()
+                reader = None
+                if max_bytes is not None:
+                    found = answer.headers
+                    reader = BodyReader.open(
+                        max_bytes, found.get("content-length"), found.get("content-encoding")
+                    )
+                if reader is None:  # plain, and of a length aiohttp holds it to
+                    content = await answer.read()
+                else:
+                    async for piece in answer.content.iter_any():
+                        reader.feed(piece)
+                    content = reader.finish()
         except (TimeoutError, aiohttp.ClientError) as exc:
             raise _transport_error(exc) from exc
+        except ValueError as exc:  # aiohttp's refusal of a request it cannot send as given
+            raise httpx.UnsupportedProtocol(str(exc)) from exc
         return answer.status, answer.raw_headers, content
 
 

@@ -139,7 +139,7 @@ def _providers(args: argparse.Namespace) -> int:
     rows: list[dict[str, Any]] = []
     for entry in default_registry().entries():
         provider = entry.provider
-        key_env = provider.api_key_env
+        key_envs = [name for name in (provider.api_key_env, *provider.api_key_env_aliases) if name]
         rows.append(
             {
                 "prefix": entry.prefix,
@@ -147,7 +147,11 @@ def _providers(args: argparse.Namespace) -> int:
                 "version": entry.version or "",
                 "score_kind": provider.score_kind,
                 "env_vars": list(provider.env_vars()),
-                "key": ("set" if os.environ.get(key_env) else "not set") if key_env else "none",
+                "key": (
+                    ("set" if any(os.environ.get(n) for n in key_envs) else "not set")
+                    if key_envs
+                    else "none"
+                ),
             }
         )
     if args.json:

@@ -72,6 +72,7 @@ class RerankWire:
 
     Endpoint and credentials: `name` (used in messages), `path` (appended to the base),
     `default_base` (None: the caller must give the address), `api_key_env`,
+    `api_key_env_aliases` (read in order when `api_key_env` is unset),
     `api_base_env` (most specific first), `key_required` (for the default base's host),
     `auth_header` and `auth_scheme` (None: the bare key), `headers` (sent always).
 
@@ -92,6 +93,7 @@ class RerankWire:
     path: str
     default_base: str | None = None
     api_key_env: str | None = None
+    api_key_env_aliases: tuple[str, ...] = ()
     api_base_env: tuple[str, ...] = ()
     key_required: bool = False
     auth_header: str = "Authorization"
@@ -143,6 +145,8 @@ class CohereStyleProvider(HttpProvider):
             cls.name = wire.name
         if "api_key_env" not in own:
             cls.api_key_env = wire.api_key_env
+        if "api_key_env_aliases" not in own:
+            cls.api_key_env_aliases = wire.api_key_env_aliases
         if "api_base_env" not in own:
             cls.api_base_env = wire.api_base_env
         if "score_kind" not in own:

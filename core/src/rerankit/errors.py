@@ -28,7 +28,13 @@ After retries a `ProviderError` says how many `attempts` were made and the `last
 seen; a failed chunk of a split call names its `document_range`.
 
 Messages say what to do. API keys never appear in messages or reprs: errors carry the
-provider, the model, the status code and a trimmed body, never request headers.
+provider, the model, the status code and a trimmed body, never request headers; the
+clients mask the call's key and any `user:password@` of its base URL in every error's
+message and body.
+
+Upstream text is bounded wherever it enters an error: `excerpt` cuts it (the body to
+`BODY_LIMIT` characters, a `ProviderError`'s whole message to `MESSAGE_LIMIT`), so a
+megabyte-long upstream message makes a short error and a short log line.
 """
 
 from __future__ import annotations
@@ -56,10 +62,26 @@ __all__ = [
     "ProviderConnectionError",
     "InvalidResponseError",
     "status_error",
+    "excerpt",
+    "BODY_LIMIT",
+    "MESSAGE_LIMIT",
 ]
 
 #: How much of an upstream body an error keeps; enough to read the upstream's message.
 BODY_LIMIT = 500
+#: How long a `ProviderError`'s message may be when built (notes added later are short).
+MESSAGE_LIMIT = 2000
+
+
+def excerpt(text: str, limit: int = BODY_LIMIT) -> str:
+    """`text` cut to `limit` characters, saying how much was left out.
+
+    Use it wherever upstream text (a body, a message, a value from an answer) goes into
+    an error message or a log line.
+    """
+    if len(text) <= limit:
+        return text
+    return text[:limit] + f"... ({len(text) - limit} more chars)"
 
 
 class RerankitError(Exception):
@@ -152,13 +174,15 @@ class ProviderError(RerankitError):
         self.provider = provider
         self.model = model
         self.status_code = status_code
-        self.body = _trim(body) if body is not None else None
+        self.body = excerpt(body) if body is not None else None
         self.retry_after = retry_after
         self.attempts = 1
         self.last_status = status_code
         self.document_range: tuple[int, int] | None = None
         self.document_index: int | None = None
-        super().__init__(message)
+        # One rule for every provider, first- or third-party: however much upstream text
+        # a message quotes, the error (and each log line of it) stays short.
+        super().__init__(excerpt(message, MESSAGE_LIMIT))
 
 
 class APIStatusError(ProviderError):
@@ -236,7 +260,7 @@ def status_error(
     cls = _STATUS_CLASSES.get(status_code)
     if cls is None:
         cls = ServerError if status_code >= 500 else APIStatusError
-    detail = f": {_trim(upstream_message)}" if upstream_message else ""
+    detail = f": {excerpt(upstream_message)}" if upstream_message else ""
     message = (
         f"{provider} answered HTTP {status_code} for model {model!r}{detail}."
         f"{_STATUS_ADVICE.get(cls, '')}"
@@ -249,7 +273,3 @@ def status_error(
         body=body,
         retry_after=retry_after,
     )
-
-
-def _trim(text: str, limit: int = BODY_LIMIT) -> str:
-    return text if len(text) <= limit else text[:limit] + f"... ({len(text) - limit} more chars)"

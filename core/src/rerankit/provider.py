@@ -16,6 +16,7 @@ This module imports neither httpx nor pydantic, so resolving a provider stays ch
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
@@ -69,6 +70,11 @@ class Param:
                 f"Parameter {name!r} must be one of {allowed}; got {value!r}.", parameter=name
             )
         number: Any = value  # isinstance above narrowed `value` to object
+        if isinstance(number, float) and not math.isfinite(number):
+            # NaN passes every comparison below; no provider parameter means infinity.
+            raise InvalidParameterError(
+                f"Parameter {name!r} must be a finite number; got {value!r}.", parameter=name
+            )
         if self.minimum is not None and number < self.minimum:
             raise InvalidParameterError(
                 f"Parameter {name!r} must be >= {self.minimum}; got {value!r}.", parameter=name
@@ -129,6 +135,9 @@ class Provider:
     name: ClassVar[str] = "provider"
     #: Environment variable holding the API key, if the provider takes one.
     api_key_env: ClassVar[str | None] = None
+    #: Further variables read for the key when `api_key_env` is unset, in order (e.g.
+    #: the name the vendor's own SDK reads, so a key already set for it works here).
+    api_key_env_aliases: ClassVar[tuple[str, ...]] = ()
     #: Environment variables for the base URL, most specific first.
     api_base_env: ClassVar[tuple[str, ...]] = ()
     #: What the scores mean, so thresholds can be compared across providers.
@@ -149,7 +158,7 @@ class Provider:
     def env_vars(self) -> tuple[str, ...]:
         """Every environment variable this provider reads."""
         key = (self.api_key_env,) if self.api_key_env else ()
-        return key + self.api_base_env
+        return key + self.api_key_env_aliases + self.api_base_env
 
 
 class HttpProvider(Provider):

@@ -5,15 +5,27 @@ Each failure is an `InvalidRequestError` that says which value is wrong and what
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .errors import InvalidParameterError, InvalidRequestError
 
-__all__ = ["DocumentInput", "check_query", "check_documents", "check_top_n", "check_flag"]
+__all__ = [
+    "DocumentInput",
+    "check_query",
+    "check_documents",
+    "check_top_n",
+    "check_flag",
+    "check_unicode",
+]
 
 #: A document as callers give it: a string, or a mapping with a string `text`.
 DocumentInput = str | Mapping[str, Any]
+
+#: A surrogate code point alone is no character: UTF-8 cannot encode it, so an upstream
+#: would get (and bill) a request whose answer could not be written back.
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def check_query(query: object) -> str:
@@ -22,6 +34,8 @@ def check_query(query: object) -> str:
         raise InvalidRequestError(f"query must be a string, got {type(query).__name__}.")
     if not query.strip():
         raise InvalidRequestError("query is empty: pass the text to rank the documents against.")
+    if not query.isascii():
+        check_unicode("query", query)
     return query
 
 
@@ -37,15 +51,29 @@ def check_documents(documents: object) -> tuple[str, ...]:
     texts: list[str] = []
     for i, doc in enumerate(documents):
         if isinstance(doc, str):
-            texts.append(doc)
+            text = doc
         elif isinstance(doc, Mapping) and isinstance(doc.get("text"), str):
-            texts.append(doc["text"])
+            text = doc["text"]
         else:
             raise InvalidRequestError(
                 f"documents[{i}] must be a string or an object with a string 'text' field, "
                 f"got {_describe(doc)}."
             )
+        if not text.isascii():  # ASCII (the common case) cannot hold a surrogate
+            check_unicode(f"documents[{i}]", text)
+        texts.append(text)
     return tuple(texts)
+
+
+def check_unicode(what: str, text: str) -> None:
+    """Refuse `text` when it holds a lone surrogate (it cannot be sent as UTF-8)."""
+    found = _SURROGATE.search(text)
+    if found is not None:
+        raise InvalidRequestError(
+            f"{what} holds a lone surrogate (U+{ord(found.group()):04X}) at character "
+            f"{found.start()}, which is not text and cannot be sent. Fix the text's "
+            f"source, or clean it with text.encode('utf-8', 'replace').decode()."
+        )
 
 
 def check_top_n(top_n: object) -> int | None:

@@ -8,11 +8,20 @@ depend on the HTTP library or its version. The clients turn these into httpx cal
 from __future__ import annotations
 
 import json as _json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
-__all__ = ["HttpRequest", "HttpResponse", "SENSITIVE_HEADERS", "redact_headers"]
+__all__ = [
+    "HttpRequest",
+    "HttpResponse",
+    "SENSITIVE_HEADERS",
+    "redact_headers",
+    "display_url",
+    "url_credentials",
+]
 
 #: Header names whose values are secrets; they are masked in every repr.
 SENSITIVE_HEADERS = frozenset(
@@ -23,6 +32,36 @@ SENSITIVE_HEADERS = frozenset(
 def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
     """A copy of `headers` with the values of secret-bearing headers masked."""
     return {k: ("***" if k.lower() in SENSITIVE_HEADERS else v) for k, v in headers.items()}
+
+
+def display_url(url: str) -> str:
+    """`url` fit for a message or a log line: no `user:password@`, query or fragment.
+
+    A base URL may carry credentials (`http://user:secret@host`) and a query string may
+    carry a key; use this wherever a URL is shown.
+    """
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # e.g. an unclosed IPv6 bracket: strip what looks like userinfo
+        return _USERINFO.sub("//", url).split("?", 1)[0].split("#", 1)[0]
+    netloc = parts.netloc.rpartition("@")[2]
+    return parts._replace(netloc=netloc, query="", fragment="").geturl()
+
+
+def url_credentials(url: str | None) -> str | None:
+    """The `user:password` part of `url`, if it has one (to mask it wherever it shows)."""
+    if not url or "@" not in url:
+        return None
+    try:
+        netloc = urlsplit(url).netloc
+    except ValueError:
+        match = _USERINFO.search(url)
+        return match.group(1) if match else None
+    userinfo = netloc.rpartition("@")[0]
+    return userinfo or None
+
+
+_USERINFO = re.compile(r"//([^/?#]*)@")
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,6 +5,7 @@ The plugin is found through its installed entry point; these tests never import 
 
 from __future__ import annotations
 
+import httpx
 import pytest
 
 import rerankit
@@ -51,7 +52,7 @@ def server():
 def _fresh(server, monkeypatch):
     server.handler = cohere
     server.clear()
-    for name in ("COHERE_API_KEY", "COHERE_API_BASE", "CO_API_URL"):
+    for name in ("COHERE_API_KEY", "CO_API_KEY", "COHERE_API_BASE", "CO_API_URL"):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -101,6 +102,37 @@ def test_v1_round_trip_from_env(server, monkeypatch):
         "return_documents": False,
         "max_chunks_per_doc": 2,
     }
+
+
+def test_the_official_sdks_variables_alone_are_enough(server, monkeypatch, client):
+    # A user of the cohere SDK has CO_API_KEY and CO_API_URL set, not COHERE_API_KEY.
+    monkeypatch.setenv("CO_API_KEY", KEY)
+    monkeypatch.setenv("CO_API_URL", server.url)
+    r = client.rerank("cohere/rerank-v3.5", QUERY, DOCS)
+    assert len(r.results) == 3
+    (sent,) = server.requests
+    assert sent.headers["authorization"] == f"Bearer {KEY}"
+
+
+def test_cohere_api_key_wins_over_co_api_key(server, monkeypatch, client):
+    monkeypatch.setenv("COHERE_API_KEY", KEY)
+    monkeypatch.setenv("CO_API_KEY", "co-other-key")
+    client.rerank("cohere/rerank-v3.5", QUERY, DOCS, api_base=server.url)
+    assert server.requests[-1].headers["authorization"] == f"Bearer {KEY}"
+
+
+def test_co_api_key_satisfies_the_hosted_key_rule(monkeypatch):
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={"results": [{"index": 0, "relevance_score": 0.9}]})
+
+    monkeypatch.setenv("CO_API_KEY", KEY)
+    with rerankit.Client(transport=httpx.MockTransport(handler), max_retries=0) as c:
+        c.rerank("cohere/rerank-v3.5", QUERY, DOCS[:1])
+    assert str(seen[0].url) == "https://api.cohere.com/v2/rerank"
+    assert seen[0].headers["authorization"] == f"Bearer {KEY}"
 
 
 def test_cohere_api_base_is_read_before_co_api_url(server, monkeypatch, client):

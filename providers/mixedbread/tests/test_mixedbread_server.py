@@ -54,7 +54,7 @@ def server():
 def _fresh(server, monkeypatch):
     server.handler = mixedbread
     server.clear()
-    for name in ("MXBAI_API_KEY", "MXBAI_API_BASE"):
+    for name in ("MXBAI_API_KEY", "MXBAI_API_BASE", "MIXEDBREAD_BASE_URL"):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -86,6 +86,20 @@ def test_env_base_and_key(server, monkeypatch):
     r = rerankit.rerank(MODEL, QUERY, DOCS, rewrite_query=False)
     assert [x.index for x in r.results] == [i for i, _ in ranked(QUERY, DOCS)]
     assert server.requests[-1].json["rewrite_query"] is False
+
+
+def test_the_sdks_base_url_variable(server, monkeypatch):
+    monkeypatch.setenv("MIXEDBREAD_BASE_URL", server.url)
+    monkeypatch.setenv("MXBAI_API_KEY", KEY)
+    rerankit.rerank(MODEL, QUERY, DOCS)
+    assert server.requests[-1].path == "/v1/reranking"
+
+
+def test_rerankits_variable_wins_over_the_sdks(server, monkeypatch):
+    monkeypatch.setenv("MXBAI_API_BASE", server.url)
+    monkeypatch.setenv("MIXEDBREAD_BASE_URL", "http://127.0.0.1:9")  # nothing listens there
+    monkeypatch.setenv("MXBAI_API_KEY", KEY)
+    assert len(rerankit.rerank(MODEL, QUERY, DOCS).results) == len(DOCS)
 
 
 def test_403_is_permission_denied(server, client):

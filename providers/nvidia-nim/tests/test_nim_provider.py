@@ -77,6 +77,13 @@ def test_shared_path_model():
     assert built.json["model"] == "nv-rerank-qa-mistral-4b:1"
 
 
+def test_nvidia_clients_alias_for_the_shared_path_model():
+    # langchain-nvidia-ai-endpoints knows this model as ai-rerank-qa-mistral-4b.
+    built = PROVIDER.build_request(request("ai-rerank-qa-mistral-4b"))
+    assert built.url == "https://ai.api.nvidia.com/v1/retrieval/nvidia/reranking"
+    assert built.json["model"] == "nv-rerank-qa-mistral-4b:1"
+
+
 def test_self_hosted_ranking_prefix():
     built = PROVIDER.build_request(
         request("ranking/nvidia/llama-3.2-nv-rerankqa-1b-v2", api_base="http://localhost:8000/")

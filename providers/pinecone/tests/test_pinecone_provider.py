@@ -7,7 +7,7 @@ import json
 import pytest
 
 from rerankit import HttpResponse, ProviderRequest
-from rerankit.errors import InvalidResponseError, MissingApiKeyError
+from rerankit.errors import InvalidParameterError, InvalidResponseError, MissingApiKeyError
 from rerankit_pinecone import PineconeProvider
 from rerankit_pinecone.provider import API_VERSION
 
@@ -40,7 +40,8 @@ def test_request_wire_form():
     built = PROVIDER.build_request(request(top_n=1, params={"truncate": "END"}))
     assert built.url == "https://api.pinecone.io/rerank"
     assert built.headers["Api-Key"] == "pcsk-secret"
-    assert built.headers["X-Pinecone-API-Version"] == API_VERSION == "2025-10"
+    # 2025-10 stops being supported in October 2026 under Pinecone's 12-month policy.
+    assert built.headers["X-Pinecone-API-Version"] == API_VERSION == "2026-07"
     assert "Authorization" not in built.headers
     assert "pcsk-secret" not in repr(built)
     assert built.json == {
@@ -51,6 +52,31 @@ def test_request_wire_form():
         "return_documents": False,
         "parameters": {"truncate": "END"},
     }
+
+
+def test_api_version_per_call_goes_in_the_header_not_the_body():
+    built = PROVIDER.build_request(request(params={"api_version": "2026-10", "truncate": "NONE"}))
+    assert built.headers["X-Pinecone-API-Version"] == "2026-10"
+    assert "api_version" not in built.json
+    assert built.json["parameters"] == {"truncate": "NONE"}
+
+
+def test_api_version_per_provider():
+    built = PineconeProvider(api_version="2025-10").build_request(request())
+    assert built.headers["X-Pinecone-API-Version"] == "2025-10"
+
+
+@pytest.mark.parametrize("bad", ["latest", "2026-7", "2026-07\r\nX-Evil: 1", "", "2026-07."])
+def test_api_version_that_is_not_a_version_is_refused(bad):
+    with pytest.raises(InvalidParameterError, match="api_version"):
+        PROVIDER.build_request(request(params={"api_version": bad}))
+    with pytest.raises(InvalidParameterError, match="api_version"):
+        PineconeProvider(api_version=bad)
+
+
+def test_bare_host_as_the_sdk_writes_it_is_https():
+    built = PROVIDER.build_request(request(api_base="eu.pinecone.example"))
+    assert built.url == "https://eu.pinecone.example/rerank"
 
 
 def test_key_required():

@@ -49,7 +49,7 @@ def server():
 def _fresh(server, monkeypatch):
     server.handler = pinecone
     server.clear()
-    for name in ("PINECONE_API_KEY", "PINECONE_API_BASE"):
+    for name in ("PINECONE_API_KEY", "PINECONE_API_BASE", "PINECONE_CONTROLLER_HOST"):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -68,7 +68,7 @@ def test_round_trip_checks_what_is_sent(server, client):
     (sent,) = server.requests
     assert sent.path == "/rerank"
     assert sent.headers["api-key"] == KEY
-    assert sent.headers["x-pinecone-api-version"] == "2025-10"
+    assert sent.headers["x-pinecone-api-version"] == "2026-07"
     assert "authorization" not in sent.headers
     assert sent.json == {
         "model": "bge-reranker-v2-m3",
@@ -114,3 +114,17 @@ def test_split_call_with_top_n_merges_the_partial_answers(server, client):
     assert r.results[0].index == 150
     assert len(server.requests) == 2
     assert all(s.json["top_n"] == 3 for s in server.requests)
+
+
+def test_api_version_per_call_reaches_the_server(server, client):
+    client.rerank(MODEL, QUERY, DOCS, api_version="2026-10", api_base=server.url, api_key=KEY)
+    sent = server.requests[-1]
+    assert sent.headers["x-pinecone-api-version"] == "2026-10"
+    assert "api_version" not in sent.json
+
+
+def test_the_sdks_controller_host_variable(server, monkeypatch):
+    monkeypatch.setenv("PINECONE_CONTROLLER_HOST", server.url)
+    monkeypatch.setenv("PINECONE_API_KEY", KEY)
+    rerankit.rerank(MODEL, QUERY, DOCS)
+    assert server.requests[-1].headers["api-key"] == KEY

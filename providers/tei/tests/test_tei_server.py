@@ -11,7 +11,7 @@ import math
 import pytest
 
 import rerankit
-from rerankit.errors import BadRequestError, ConfigurationError
+from rerankit.errors import BadRequestError, ConfigurationError, InvalidParameterError
 from tests.fakes.rerank_server import FakeRerankServer, Reply, Seen, ranked
 
 QUERY = "what is deep learning"
@@ -116,3 +116,23 @@ def test_larger_server_batch_size_by_override(server, client):
     )
     assert len(r.results) == 40
     assert [len(s.json["texts"]) for s in server.requests] == [40]
+
+
+@pytest.mark.parametrize("direction", ["Left", "left", "Right", "right"])
+def test_truncation_direction_in_both_spellings_tei_accepts(server, client, direction):
+    # TEI's router: enum TruncationDirection { Left (alias "left"), Right (alias "right") }.
+    client.rerank(
+        "tei/reranker",
+        QUERY,
+        DOCS,
+        truncate=True,
+        truncation_direction=direction,
+        api_base=server.url,
+    )
+    assert server.requests[-1].json["truncation_direction"] == direction
+
+
+def test_unknown_truncation_direction_is_refused_before_sending(server, client):
+    with pytest.raises(InvalidParameterError, match="truncation_direction"):
+        client.rerank("tei/reranker", QUERY, DOCS, truncation_direction="up", api_base=server.url)
+    assert server.requests == []

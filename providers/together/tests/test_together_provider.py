@@ -31,14 +31,18 @@ def answer(body: object) -> HttpResponse:
 
 def test_metadata():
     assert (PROVIDER.name, PROVIDER.api_key_env) == ("Together AI", "TOGETHER_API_KEY")
-    assert PROVIDER.api_base_env == ("TOGETHER_API_BASE", "TOGETHERAI_API_BASE")
+    assert PROVIDER.api_base_env == (
+        "TOGETHER_API_BASE",
+        "TOGETHERAI_API_BASE",
+        "TOGETHER_BASE_URL",
+    )
     assert PROVIDER.score_kind == "unknown"
     assert PROVIDER.max_documents_per_request is None
 
 
 def test_request_wire_form_keeps_org_in_model():
     built = PROVIDER.build_request(request(top_n=2))
-    assert built.url == "https://api.together.xyz/v1/rerank"
+    assert built.url == "https://api.together.ai/v1/rerank"  # the official SDK's host
     assert built.headers["Authorization"] == "Bearer tg-secret"
     assert built.json == {
         "model": "Salesforce/Llama-Rank-V1",

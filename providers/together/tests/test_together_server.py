@@ -49,7 +49,12 @@ def server():
 def _fresh(server, monkeypatch):
     server.handler = together
     server.clear()
-    for name in ("TOGETHER_API_KEY", "TOGETHER_API_BASE", "TOGETHERAI_API_BASE"):
+    for name in (
+        "TOGETHER_API_KEY",
+        "TOGETHER_API_BASE",
+        "TOGETHERAI_API_BASE",
+        "TOGETHER_BASE_URL",
+    ):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -81,6 +86,14 @@ def test_second_env_var_for_the_base(server, monkeypatch):
     monkeypatch.setenv("TOGETHER_API_KEY", KEY)
     r = rerankit.rerank(MODEL, QUERY, DOCS)
     assert [x.index for x in r.results] == [i for i, _ in ranked(QUERY, DOCS)]
+
+
+def test_the_sdks_base_url_variable_with_its_v1(server, monkeypatch):
+    # together-py's TOGETHER_BASE_URL includes /v1; the path must not double it.
+    monkeypatch.setenv("TOGETHER_BASE_URL", server.url + "/v1")
+    monkeypatch.setenv("TOGETHER_API_KEY", KEY)
+    rerankit.rerank(MODEL, QUERY, DOCS)
+    assert server.requests[-1].path == "/v1/rerank"
 
 
 def test_404_for_an_unknown_model(server, client):

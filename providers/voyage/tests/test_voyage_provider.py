@@ -58,6 +58,23 @@ def test_key_required():
         PROVIDER.build_request(request(api_key=None))
 
 
+def test_atlas_key_goes_to_mongodb_host():
+    # Keys issued through MongoDB Atlas (al-...) get 401 from api.voyageai.com.
+    built = PROVIDER.build_request(request(api_key="al-atlas-secret"))
+    assert built.url == "https://ai.mongodb.com/v1/rerank"
+    assert built.headers["Authorization"] == "Bearer al-atlas-secret"
+
+
+def test_voyage_key_stays_on_voyage_host():
+    assert PROVIDER.build_request(request()).url == "https://api.voyageai.com/v1/rerank"
+
+
+@pytest.mark.parametrize("base", ["http://proxy.local:4000", "https://api.voyageai.com"])
+def test_explicit_base_wins_over_the_atlas_rule(base):
+    built = PROVIDER.build_request(request(api_key="al-atlas-secret", api_base=base))
+    assert built.url == f"{base}/v1/rerank"
+
+
 def test_data_answer_with_string_documents():
     ranking = PROVIDER.parse_response(
         answer(
@@ -94,3 +111,19 @@ def test_truncation_must_be_a_bool():
     with client, pytest.raises(InvalidParameterError, match="truncation"):
         client.rerank("voyage/rerank-2.5", "q", ["d"], api_key="k", truncation="yes")
     assert sent == []
+
+
+def test_atlas_key_from_the_environment_reaches_mongodb(monkeypatch):
+    monkeypatch.delenv("VOYAGE_API_BASE", raising=False)
+    monkeypatch.setenv("VOYAGE_API_KEY", "al-from-env")
+    seen: list[httpx.Request] = []
+
+    def handler(req: httpx.Request) -> httpx.Response:
+        seen.append(req)
+        return httpx.Response(200, json={"data": [{"index": 0, "relevance_score": 0.7}]})
+
+    registry = ProviderRegistry()
+    registry.register("voyage", PROVIDER)
+    with rerankit.Client(transport=httpx.MockTransport(handler), registry=registry) as client:
+        client.rerank("voyage/rerank-2.5", "q", ["d"])
+    assert str(seen[0].url) == "https://ai.mongodb.com/v1/rerank"

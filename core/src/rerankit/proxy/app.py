@@ -111,6 +111,7 @@ class ProxyApp:
                 registry=self.registry,
                 timeout=self.config.router.timeout,
                 max_retries=0,
+                max_response_bytes=self.config.limits.max_response_bytes,
             )
             self._router = Router(self.config, self.registry, client, self.metrics)
         return self._router

@@ -158,6 +158,8 @@ class Limits:
     max_document_chars: int = 131_072
     #: Seconds for a whole request, retries and fallbacks included (504 after).
     request_timeout: float = 120.0
+    #: Largest upstream answer accepted, decompressed (a larger one fails that attempt).
+    max_response_bytes: int = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import replace
@@ -108,9 +109,16 @@ class ConfigReader:
             with contextlib.suppress(ValueError):
                 value = int(value) if integer else float(value)
         ok = isinstance(value, int) if integer else isinstance(value, int | float)
-        if isinstance(value, bool) or not ok or value < minimum:
-            kind = "a whole number" if integer else "a number"
-            raise self.error(where, f"must be {kind} >= {minimum}, got {value!r}.")
+        # NaN passes every comparison (`.nan < 1` is False) and infinity means no limit at
+        # all: neither is a setting, whatever YAML allows.
+        finite = ok and (integer or math.isfinite(value))
+        if isinstance(value, bool) or not finite or value < minimum:
+            kind = "a whole number" if integer else "a finite number"
+            raise self.error(
+                where,
+                f"must be {kind} >= {minimum}, got {value!r}.",
+                f"Write a number such as {max(minimum, 1):g}.",
+            )
         return value if integer else float(value)
 
     def secret(self, where: str, value: Any) -> str:

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -104,7 +105,10 @@ def _upstream_error(failure: UpstreamFailure) -> ApiError:
     kind = outcome_of(last) if last is not None else "error"
     tried = ", ".join(failure.tried) or "none"
     if isinstance(last, RateLimitError):
-        wait = last.retry_after if last.retry_after is not None else failure.retry_after
+        # The router's hold (capped at max_retry_after), else the upstream's word as its
+        # parser already capped it.
+        wait = failure.retry_after if failure.retry_after is not None else last.retry_after
+        wait = None if wait is None or not math.isfinite(wait) else wait
         return ApiError(
             429,
             "rate_limit_error",

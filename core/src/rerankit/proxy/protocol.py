@@ -10,11 +10,17 @@
 Only documented fields pass: any other top-level field must be a parameter of the target
 model's provider (`truncate`, ...), never an address, a key or a client setting.
 Shape errors (missing, unknown or ill-typed fields) are 422; values outside the limits 400.
+
+Before any field is looked at, the body must be JSON nested at most `MAX_JSON_DEPTH`
+levels deep, and hold no lone surrogate escape (`"\ud800"`) in any string or key: such a
+string is no text, could not be written back in the answer, and is refused (400) before
+an upstream is called and bills for it.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -23,7 +29,22 @@ from ..types import RerankResponse
 from .config import Limits
 from .replies import ApiError
 
-__all__ = ["Shape", "RerankCall", "load_json", "parse_call", "check_params", "format_answer"]
+__all__ = [
+    "Shape",
+    "RerankCall",
+    "MAX_JSON_DEPTH",
+    "load_json",
+    "parse_call",
+    "check_params",
+    "format_answer",
+]
+
+#: Deepest nesting of objects and lists a request body may have. A rerank request needs
+#: three levels (body, documents, a document object); metadata inside documents gets the
+#: rest. Deeper bodies cost recursion in every later step (and overflow the parser's).
+MAX_JSON_DEPTH = 32
+#: A `\uD800`-`\uDFFF` escape: a body without one cannot decode to a surrogate.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 Shape = Literal["rerank", "cohere_v1", "cohere_v2", "nim"]
 
@@ -71,16 +92,76 @@ def _too_much(message: str, code: str) -> ApiError:
 
 
 def load_json(body: bytes) -> dict[str, Any]:
-    """The request body as a JSON object; raise `ApiError` when it is not one."""
+    """The request body as a JSON object; raise `ApiError` when it is not one.
+
+    Also refused (400): nesting deeper than `MAX_JSON_DEPTH` and lone surrogates.
+    """
     try:
         data = json.loads(body)
+    except RecursionError:  # the parser's own stack ran out, long past our limit
+        raise _too_deep() from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise ApiError(
             400, "invalid_request_error", f"The body is not valid JSON: {exc}.", code="invalid_json"
         ) from None
     if not isinstance(data, dict):
         raise _invalid(f"The body must be a JSON object, got {_kind(data)}.")
+    # Walk the tree only when the raw bytes say it may be needed: most bodies have fewer
+    # brackets than the depth limit and no surrogate escape.
+    surrogates = b"\\u" in body and _SURROGATE_ESCAPE.search(body) is not None
+    if surrogates or body.count(b"[") + body.count(b"{") > MAX_JSON_DEPTH:
+        _check_tree(data, surrogates)
     return data
+
+
+def _check_tree(data: Any, surrogates: bool) -> None:
+    """Refuse nesting past `MAX_JSON_DEPTH` and (if `surrogates`) lone surrogates."""
+    stack: list[tuple[Any, int, tuple[str | int, ...]]] = [(data, 1, ())]
+    while stack:
+        value, depth, path = stack.pop()
+        if depth > MAX_JSON_DEPTH:
+            raise _too_deep()
+        items = value.items() if isinstance(value, dict) else enumerate(value)
+        for key, item in items:
+            if surrogates and isinstance(key, str):
+                _check_text(key, (*path, key), "a key")
+            if isinstance(item, dict | list):
+                stack.append((item, depth + 1, (*path, key)))
+            elif surrogates and isinstance(item, str):
+                _check_text(item, (*path, key), "the string")
+
+
+def _check_text(text: str, path: tuple[str | int, ...], what: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        where = "".join(
+            f"[{p}]" if isinstance(p, int) else f".{_shown(p)}" if i else _shown(p)
+            for i, p in enumerate(path)
+        )
+        raise ApiError(
+            400,
+            "invalid_request_error",
+            f"{what.capitalize()} at {where} holds a lone surrogate (U+{ord(text[exc.start]):04X})"
+            ", which is not text. Send valid Unicode: escape a character above U+FFFF as a "
+            "surrogate pair, or send it as UTF-8.",
+            code="invalid_unicode",
+        ) from None
+
+
+def _shown(key: str) -> str:
+    """A key, short and encodable, for a message (it may be the offending string)."""
+    return key[:40].encode("utf-8", "backslashreplace").decode()
+
+
+def _too_deep() -> ApiError:
+    return ApiError(
+        400,
+        "invalid_request_error",
+        f"The body nests objects and lists more than {MAX_JSON_DEPTH} levels deep; "
+        f"the limit is {MAX_JSON_DEPTH}. Flatten the document objects.",
+        code="json_too_deep",
+    )
 
 
 def parse_call(shape: Shape, data: dict[str, Any], limits: Limits) -> RerankCall:

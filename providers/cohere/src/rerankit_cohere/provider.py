@@ -8,7 +8,8 @@
   Cohere-compatible servers speak).
 
 Cohere model names contain no `/`, so a leading `v1/` or `v2/` is always a version.
-The base (`api_base`, `COHERE_API_BASE`, `CO_API_URL`, else `https://api.cohere.com`)
+The key is `api_key`, else `COHERE_API_KEY`, else `CO_API_KEY` (the official SDK's
+variable). The base (`api_base`, `COHERE_API_BASE`, `CO_API_URL`, else `https://api.cohere.com`)
 is the server root; the version path is appended. A base that ends in a version or a
 rerank endpoint (`.../v1`, `.../v2/rerank`) is cut back to its root first: the model
 string, not the base, chooses the version.
@@ -39,6 +40,8 @@ V2 = RerankWire(
     default_base="https://api.cohere.com",
     path="/v2/rerank",
     api_key_env="COHERE_API_KEY",
+    # The official SDK reads CO_API_KEY (and CO_API_URL for the base).
+    api_key_env_aliases=("CO_API_KEY",),
     api_base_env=("COHERE_API_BASE", "CO_API_URL"),
     key_required=True,
     return_documents_field=None,  # v2 never returns documents

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from rerankit import LocalProvider, Param, ProviderRequest, Ranking
-from rerankit.errors import InvalidModelError
+from rerankit.errors import InvalidModelError, InvalidParameterError
 from rerankit.provider import ScoreKind
 
 from .bm25 import BM25Params, bm25_scores
@@ -34,8 +34,11 @@ class LocalBM25Provider(LocalProvider):
                 f"Unknown local model {request.model!r}; available: "
                 + ", ".join(f"local/{m}" for m in MODELS)
             )
-        params = BM25Params(
-            k1=float(request.params.get("k1", 1.5)), b=float(request.params.get("b", 0.75))
-        )
+        k1, b = request.params.get("k1", 1.5), request.params.get("b", 0.75)
+        try:
+            params = BM25Params(k1=k1, b=b)
+        except ValueError as exc:  # NaN, infinity or out of range, however it got here
+            name = "k1" if " k1 " in str(exc) else "b"
+            raise InvalidParameterError(f"{exc}.", parameter=name) from None
         scores = bm25_scores(request.query, request.documents, params)
         return Ranking(list(enumerate(scores)), model=request.model)

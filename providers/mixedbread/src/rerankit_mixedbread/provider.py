@@ -19,7 +19,8 @@ WIRE = RerankWire(
     default_base="https://api.mixedbread.com",
     path="/v1/reranking",
     api_key_env="MXBAI_API_KEY",
-    api_base_env=("MXBAI_API_BASE",),
+    # rerankit's name, then the official SDK's.
+    api_base_env=("MXBAI_API_BASE", "MIXEDBREAD_BASE_URL"),
     key_required=True,
     documents_field="input",
     top_n_field="top_k",
@@ -29,7 +30,8 @@ WIRE = RerankWire(
     params={
         "rewrite_query": Param(bool, "Let Mixedbread rewrite the query before ranking."),
     },
-    # The API reference states no score range (its examples fall in 0..1).
+    # The API reference states no score range (its examples fall in 0..1). Its limit:
+    # `input` holds 1 to 1000 items.
     score_kind="unknown",
     max_documents_per_request=1000,
 )

@@ -42,8 +42,15 @@ CATALOGUE: tuple[NimModel, ...] = (
     _hosted("nvidia/nv-rerankqa-mistral-4b-v3"),
     _hosted("nvidia/llama-nemotron-rerank-1b-v2"),
     _hosted("nvidia/llama-nemotron-rerank-vl-1b-v2"),
-    # The oldest model lives at a path shared by no other model.
-    NimModel("nv-rerank-qa-mistral-4b:1", "nvidia/reranking", ("nvidia/rerank-qa-mistral-4b",)),
+    # The oldest model lives at a path shared by no other model. `ai-rerank-qa-mistral-4b`
+    # is the name NVIDIA's own client (langchain-nvidia-ai-endpoints, `_statics.py`)
+    # accepts for it; by the fallback rule it would build `.../ai-rerank-qa-.../reranking`,
+    # which 404s.
+    NimModel(
+        "nv-rerank-qa-mistral-4b:1",
+        "nvidia/reranking",
+        ("nvidia/rerank-qa-mistral-4b", "ai-rerank-qa-mistral-4b"),
+    ),
 )
 
 _BY_NAME: dict[str, NimModel] = {}

@@ -30,8 +30,11 @@ WIRE = RerankWire(
     usage_key=None,
     params={
         "truncate": Param(bool, "Cut inputs longer than the model's context."),
+        # TEI's router enum takes both spellings (serde aliases); Right is its default.
         "truncation_direction": Param(
-            str, "Which end to cut when truncating.", choices=("Left", "Right")
+            str,
+            "Which end to cut when truncating (TEI's default: Right).",
+            choices=("Left", "Right", "left", "right"),
         ),
         "raw_scores": Param(bool, "Return raw logits instead of sigmoid probabilities."),
     },

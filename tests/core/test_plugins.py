@@ -117,15 +117,15 @@ def providers_in_subprocess(**env: str) -> str:
 
 def test_installed_plugins_load_through_entry_points():
     found = providers_in_subprocess().split(",")
-    assert "local:rerankit-local" in found
+    assert "local:rerankit" in found
     assert "nvidia_nim:rerankit-nvidia-nim" in found
 
 
 def test_load_plugins_env_restricts_loading():
-    assert providers_in_subprocess(RERANKIT_LOAD_PLUGINS="local") == "local:rerankit-local"
+    assert providers_in_subprocess(RERANKIT_LOAD_PLUGINS="local") == "local:rerankit"
     assert providers_in_subprocess(RERANKIT_LOAD_PLUGINS="") == ""
     assert providers_in_subprocess(RERANKIT_LOAD_PLUGINS=" nvidia_nim , local ") == (
-        "local:rerankit-local,nvidia_nim:rerankit-nvidia-nim"
+        "local:rerankit,nvidia_nim:rerankit-nvidia-nim"
     )
 
 

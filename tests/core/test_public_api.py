@@ -88,8 +88,8 @@ def run(code: str, **env: str) -> str:
 def test_import_loads_no_http_client_no_pydantic_and_no_plugins():
     out = run(
         "import sys, rerankit; "
-        "print(sorted(m for m in ('httpx', 'pydantic', 'rerankit_nvidia_nim', 'rerankit_local') "
-        "if m in sys.modules))"
+        "print(sorted(m for m in ('httpx', 'pydantic', 'rerankit_nvidia_nim', "
+        "'rerankit.default_plugins.local') if m in sys.modules))"
     )
     assert out == "[]"
 

@@ -16,6 +16,7 @@ from rerankit.scaffold import ScaffoldNames, scaffold_files, write_scaffold
 
 EXPECTED_FILES = {
     "pyproject.toml",
+    "LICENSE",
     "README.md",
     "src/rerankit_acme/__init__.py",
     "src/rerankit_acme/provider.py",
@@ -80,6 +81,18 @@ def test_refuses_an_existing_folder_and_writes_nothing(tmp_path):
     with pytest.raises(ConfigurationError, match="already exists"):
         write_scaffold("acme", tmp_path)
     assert [p.name for p in (tmp_path / "rerankit-acme").iterdir()] == ["mine.txt"]
+
+
+def test_refuses_an_installed_prefix_unless_forced(tmp_path, capsys):
+    # rerankit-cohere is installed in this environment and registers `cohere`.
+    with pytest.raises(ConfigurationError, match=r"already registered by the installed cohere"):
+        write_scaffold("cohere", tmp_path)
+    assert list(tmp_path.iterdir()) == []
+    assert main(["new-provider", "cohere", "--output", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "rerankit-cohere" in err and "--force" in err
+    assert main(["new-provider", "cohere", "--output", str(tmp_path), "--force"]) == 0
+    assert (tmp_path / "rerankit-cohere" / "pyproject.toml").is_file()
 
 
 def test_cli_writes_into_the_current_directory(tmp_path, monkeypatch, capsys):

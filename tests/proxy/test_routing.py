@@ -108,6 +108,28 @@ def test_upstream_429_holds_the_deployment_for_its_retry_after(tmp_path, spare_n
         process.stop()
 
 
+def test_a_short_retry_after_is_waited_out_within_the_request(tmp_path, spare_nim):
+    config = {
+        "model_list": [
+            {"model_name": "m", "params": {"model": SELF_HOSTED_MODEL, "api_base": spare_nim.url}}
+        ],
+        "general_settings": {"master_key": MASTER},
+    }
+    process = ProxyProcess(tmp_path, config, env={"RERANKIT_LOAD_PLUGINS": "nvidia_nim"})
+    try:
+        process.wait_ready()
+        headers = {"Authorization": f"Bearer {MASTER}"}
+        with httpx.Client(base_url=process.url, headers=headers, timeout=10) as c:
+            spare_nim.clear()
+            spare_nim.enqueue_faults(["429:1"])
+            r = rerank(c, "m")
+            assert r.status_code == 200, r.text  # waited 1 s (<= max_retry_wait), then asked
+            assert len(spare_nim.requests) == 2
+    finally:
+        spare_nim.clear()
+        process.stop()
+
+
 def test_least_busy_prefers_the_idle_deployment(tmp_path, nim, second_nim):
     # One upstream is slow: while a call is in flight there, the other takes the rest.
     config = {

@@ -116,6 +116,10 @@ class BadLimit(GoodProvider):
     max_documents_per_request: ClassVar[int | None] = 0
 
 
+class PrefixedModels(GoodProvider):
+    known_models: ClassVar[tuple[str, ...]] = ("good/model-1",)
+
+
 def contract(provider: HttpProvider) -> ProviderContract:
     class Contract(ProviderContract):
         prefix = "good"
@@ -145,6 +149,7 @@ CASES: list[tuple[type[GoodProvider], str, tuple[Any, ...]]] = [
     (KeyInUrl, "test_key_is_sent_in_a_header", ()),
     (DropsDocuments, "test_request_carries_query_and_documents_in_order", ()),
     (BadLimit, "test_max_documents_per_request_is_sane", ()),
+    (PrefixedModels, "test_description_is_sane", ()),
 ]
 
 

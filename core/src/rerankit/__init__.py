@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from .hookspecs import hookimpl
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "__version__",

@@ -290,15 +290,19 @@ class AsyncClient(ClientBase):
                     attempt_headers(http, attempt),
                     None if remaining is None else max(remaining, 0.001),
                     self.max_response_bytes,
+                    content=http.content,
                 )
                 answer = HttpResponse(status_code=status, headers=headers, content=content)
             else:
+                # A signed body goes as the exact bytes that were signed.
+                raw: dict[str, Any] = {} if http.content is None else {"content": http.content}
                 request = client.build_request(
                     http.method,
                     http.url,
                     headers=attempt_headers(http, attempt),
-                    json=http.json,
+                    json=http.json if http.content is None else None,
                     timeout=options.operation_timeout(),
+                    **raw,
                 )
                 response = await client.send(request, stream=True)
                 try:

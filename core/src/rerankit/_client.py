@@ -299,7 +299,8 @@ class Client(ClientBase):
             http.method,
             http.url,
             headers=attempt_headers(http, attempt),
-            json=http.json,
+            json=http.json if http.content is None else None,
+            content=http.content,
             timeout=options.operation_timeout(),
         )
         try:

@@ -146,16 +146,19 @@ class AiohttpClient(httpx.AsyncClient):
         headers: Any,
         timeout: float | None,
         max_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        *,
+        content: bytes | None = None,
     ) -> tuple[int, dict[str, str], bytes]:
         """`request()` for rerankit's own calls, with one `timeout` for every operation.
 
         Returns the status, the headers (names lower-cased, repeats joined by ", " as
         httpx joins them) and the body, decoded, of at most `max_bytes` (else
         `ResponseTooLarge`): building an `httpx.Response` cost a tenth of an async call in
-        the profile, and the client needs only these three.
+        the profile, and the client needs only these three. `content`, when given, is sent
+        verbatim instead of `json` (a signed body must not be re-serialized).
         """
-        status, raw_headers, content = await self._exchange(
-            method, url, json, headers, timeout, timeout, timeout, max_bytes
+        status, raw_headers, body = await self._exchange(
+            method, url, json, headers, timeout, timeout, timeout, max_bytes, content
         )
         merged: dict[str, str] = {}
         for raw_name, raw_value in raw_headers:
@@ -166,7 +169,7 @@ class AiohttpClient(httpx.AsyncClient):
                 value = raw_value.decode("latin-1")
             previous = merged.get(name)
             merged[name] = value if previous is None else f"{previous}, {value}"
-        return status, merged, content
+        return status, merged, body
 
     async def _exchange(
         self,
@@ -178,6 +181,7 @@ class AiohttpClient(httpx.AsyncClient):
         connect: float | None,
         read: float | None,
         max_bytes: int | None,
+        content: bytes | None = None,
     ) -> tuple[int, Any, bytes]:
         """Send; the body comes back raw when `max_bytes` is None, else decoded within it."""
         import aiohttp
@@ -189,7 +193,8 @@ class AiohttpClient(httpx.AsyncClient):
             async with transport.client.request(
                 method,
                 url,
-                json=json,
+                json=json if content is None else None,
+                data=content,
                 headers=headers,
                 allow_redirects=False,  # httpx does not follow redirects by default either
                 auto_decompress=False,  # decoded within the limit below (or by httpx)
@@ -202,16 +207,16 @@ class AiohttpClient(httpx.AsyncClient):
                         max_bytes, found.get("content-length"), found.get("content-encoding")
                     )
                 if reader is None:  # plain, and of a length aiohttp holds it to
-                    content = await answer.read()
+                    body = await answer.read()
                 else:
                     async for piece in answer.content.iter_any():
                         reader.feed(piece)
-                    content = reader.finish()
+                    body = reader.finish()
         except (TimeoutError, aiohttp.ClientError) as exc:
             raise _transport_error(exc) from exc
         except ValueError as exc:  # aiohttp's refusal of a request it cannot send as given
             raise httpx.UnsupportedProtocol(str(exc)) from exc
-        return answer.status, answer.raw_headers, content
+        return answer.status, answer.raw_headers, body
 
 
 def _transport_error(exc: BaseException) -> httpx.TransportError:

@@ -146,6 +146,9 @@ class Provider:
     max_documents_per_request: ClassVar[int | None] = None
     #: Provider-specific parameters accepted besides the unified ones.
     params: ClassVar[Mapping[str, Param]] = {}
+    #: Model names (without the prefix) the provider knows, for listings such as
+    #: `rerankit providers --models`. Empty: no catalogue (any name the upstream serves).
+    known_models: ClassVar[tuple[str, ...]] = ()
 
     def score_kind_for(self, request: ProviderRequest) -> ScoreKind:
         """What the scores of this call mean; `score_kind` unless a parameter changes it.

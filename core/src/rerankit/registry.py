@@ -21,9 +21,35 @@ from .errors import (
 )
 from .provider import Provider
 
-__all__ = ["PREFIX_PATTERN", "RegisteredProvider", "ProviderRegistry", "default_registry"]
+__all__ = [
+    "FIRST_PARTY_DISTRIBUTIONS",
+    "PREFIX_PATTERN",
+    "RegisteredProvider",
+    "ProviderRegistry",
+    "default_registry",
+]
 
 PREFIX_PATTERN = re.compile(r"[a-z0-9_]+")
+
+#: Prefix -> (distribution, extra) of the first-party providers, so that an unknown
+#: prefix names what to install. The prefix is not always the distribution's suffix
+#: (`jina_ai` is rerankit-jina). `local` is missing: it ships with rerankit itself.
+FIRST_PARTY_DISTRIBUTIONS: dict[str, tuple[str, str]] = {
+    "nvidia_nim": ("rerankit-nvidia-nim", "nvidia-nim"),
+    "cohere": ("rerankit-cohere", "cohere"),
+    "jina_ai": ("rerankit-jina", "jina"),
+    "voyage": ("rerankit-voyage", "voyage"),
+    "mixedbread": ("rerankit-mixedbread", "mixedbread"),
+    "together_ai": ("rerankit-together", "together"),
+    "pinecone": ("rerankit-pinecone", "pinecone"),
+    "tei": ("rerankit-tei", "tei"),
+    "infinity": ("rerankit-infinity", "infinity"),
+    "hosted_vllm": ("rerankit-vllm", "vllm"),
+    "huggingface": ("rerankit-huggingface", "huggingface"),
+    "azure_ai": ("rerankit-azure-ai", "azure-ai"),
+    "bedrock": ("rerankit-bedrock", "bedrock"),
+    "vertex_ai": ("rerankit-vertex-ai", "vertex-ai"),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +114,7 @@ class ProviderRegistry:
         if entry is None:
             installed = self.prefixes()
             close = difflib.get_close_matches(prefix, installed, n=1)
-            raise UnknownProviderError(prefix, installed, close[0] if close else None)
+            raise _unknown(prefix, installed, close[0] if close else None)
         return entry.provider
 
     def resolve(self, model: str) -> tuple[str, Provider, str]:
@@ -136,6 +162,21 @@ class ProviderRegistry:
                     f"Plugin {impl.plugin_name!r} failed in register_providers: {exc!r}"
                 ) from exc
         return registry
+
+
+def _unknown(prefix: str, installed: list[str], suggestion: str | None) -> UnknownProviderError:
+    """The error for an unknown prefix; for a first-party one it names what to install."""
+    error = UnknownProviderError(prefix, installed, suggestion)
+    first_party = FIRST_PARTY_DISTRIBUTIONS.get(prefix)
+    if first_party is not None:
+        distribution, extra = first_party
+        # The generic hint guesses rerankit-<prefix>, wrong for jina_ai, together_ai and
+        # hosted_vllm: say exactly which distribution serves this prefix.
+        error.args = (
+            f"{error.args[0]} The prefix {prefix!r} is served by {distribution}: "
+            f"pip install {distribution} (or pip install 'rerankit[{extra}]').",
+        )
+    return error
 
 
 _lock = threading.Lock()

@@ -17,7 +17,13 @@ from string import Template
 
 from .errors import ConfigurationError, InvalidRequestError
 
-__all__ = ["NAME_PATTERN", "ScaffoldNames", "scaffold_files", "write_scaffold"]
+__all__ = [
+    "NAME_PATTERN",
+    "ScaffoldNames",
+    "installed_prefixes",
+    "scaffold_files",
+    "write_scaffold",
+]
 
 #: What a provider prefix may be; the scaffold takes the same.
 NAME_PATTERN = re.compile(r"[a-z0-9_]+")
@@ -25,6 +31,7 @@ NAME_PATTERN = re.compile(r"[a-z0-9_]+")
 #: Generated path (relative to the package folder) -> template file in `_scaffold/`.
 _FILES = {
     "pyproject.toml": "pyproject.toml.tmpl",
+    "LICENSE": "LICENSE.tmpl",
     "README.md": "README.md.tmpl",
     "src/{package}/__init__.py": "__init__.py.tmpl",
     "src/{package}/provider.py": "provider.py.tmpl",
@@ -94,13 +101,38 @@ def scaffold_files(name: str) -> dict[str, str]:
     return files
 
 
-def write_scaffold(name: str, output: Path | str | None = None) -> Path:
+def installed_prefixes() -> dict[str, str]:
+    """Prefix -> the plugin (and distribution) registering it, in this environment.
+
+    Empty when the installed plugins cannot be loaded: their own error says why, on use.
+    """
+    from .registry import default_registry
+
+    try:
+        entries = default_registry().entries()
+    except ConfigurationError:
+        return {}
+    return {entry.prefix: entry.source for entry in entries}
+
+
+def write_scaffold(name: str, output: Path | str | None = None, *, force: bool = False) -> Path:
     """Write the plugin package for prefix `name` into `output` (default: the current
     directory) as a new folder named after the distribution; returns that folder.
 
-    Refuses to touch an existing folder (`ConfigurationError`).
+    Refuses to touch an existing folder, and (unless `force`) to scaffold a prefix an
+    installed plugin already registers: installing both would make every lookup of the
+    prefix a `DuplicateProviderError` (`ConfigurationError`).
     """
     names = ScaffoldNames.for_prefix(name)
+    if not force:
+        taken = installed_prefixes().get(name)
+        if taken is not None:
+            raise ConfigurationError(
+                f"The prefix {name!r} is already registered by the installed {taken}; a "
+                f"second plugin for it would make every {name}/... lookup a "
+                f"DuplicateProviderError. Choose another name, or pass --force (force=True) "
+                f"to scaffold it anyway (e.g. to replace that plugin). Nothing was written."
+            )
     parent = Path.cwd() if output is None else Path(output)
     root = parent / names.distribution
     if root.exists():

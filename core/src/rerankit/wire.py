@@ -25,7 +25,15 @@ __all__ = [
 
 #: Header names whose values are secrets; they are masked in every repr.
 SENSITIVE_HEADERS = frozenset(
-    {"authorization", "api-key", "x-api-key", "proxy-authorization", "cookie"}
+    {
+        "authorization",
+        "api-key",
+        "x-api-key",
+        "proxy-authorization",
+        "cookie",
+        # AWS temporary credentials' session token, sent beside a SigV4 signature.
+        "x-amz-security-token",
+    }
 )
 
 
@@ -66,12 +74,19 @@ _USERINFO = re.compile(r"//([^/?#]*)@")
 
 @dataclass(frozen=True, slots=True)
 class HttpRequest:
-    """What a provider wants sent: method, absolute URL, headers and a JSON body."""
+    """What a provider wants sent: method, absolute URL, headers and a JSON body.
+
+    `content`, when set, is the body's exact bytes, sent verbatim instead of serializing
+    `json` (which should then describe the same body, for tests and logs): a provider that
+    signs its body (AWS SigV4 hashes the payload) needs the bytes on the wire to be the
+    bytes it signed, whichever HTTP client sends them. Set its content type in `headers`.
+    """
 
     method: str
     url: str
     headers: Mapping[str, str] = field(default_factory=dict)
     json: Any = None
+    content: bytes | None = None
 
     def __repr__(self) -> str:
         return (

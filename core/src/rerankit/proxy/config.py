@@ -128,6 +128,8 @@ class RouterSettings:
     retry_backoff_max: float = 1.0
     #: Longest `Retry-After` (seconds) an upstream's 429 may hold a deployment back.
     max_retry_after: float = 60.0
+    #: Longest a request waits for a rate-limited deployment; longer: 429 with the wait.
+    max_retry_wait: float = 5.0
     # Outlier detection (proxy/health.py):
     #: Share of failed attempts in the window that ejects a deployment...
     failure_rate_threshold: float = 0.5

@@ -14,7 +14,8 @@ What a failure allows is `rerankit.policy`'s rule, the same the SDK follows:
   are retried, on another deployment when there is one, else on the same after a
   jittered backoff, up to `num_retries` more times within the call's deadline;
 - a 429 holds the deployment back for its `Retry-After` (capped at `max_retry_after`);
-  the call moves on, or waits when the wait fits its deadline.
+  the call moves on, or waits when the wait is short (`max_retry_wait`) and fits its
+  deadline, else answers 429 with the wait.
 
 Then each fallback model name gets the same treatment. Upstream calls go through one
 pooled `rerankit.AsyncClient`, so every installed provider works behind the proxy.
@@ -300,8 +301,9 @@ class Router:
             wait = backoff_delay(attempt - 1, s.retry_backoff, s.retry_backoff_max)
         if not wait:
             return 0.0
-        if now + wait >= deadline:
-            if state.health.rate_limited(now):
+        held = state.health.rate_limited(now)
+        if now + wait >= deadline or (held and wait > self.settings.max_retry_wait):
+            if held:
                 failure.retry_after = wait
                 if failure.last_error is None:
                     failure.last_error = RateLimitError(

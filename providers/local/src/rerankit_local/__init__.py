@@ -1,15 +1,22 @@
-"""Offline rerank provider for rerankit, registered under the prefix `local`."""
+"""Deprecated: `local/bm25` ships with rerankit itself since 0.2.0.
+
+This distribution is kept so that existing installs and `import rerankit_local` keep
+working; it registers no entry point (the core's `local` plugin serves the prefix, so
+installing both is no duplicate). Import from `rerankit.default_plugins.local` instead;
+`rerankit-local` will be removed in 0.4.0 (see the deprecation policy in CHANGELOG.md).
+"""
 
 from __future__ import annotations
 
-from rerankit import hookimpl
+import warnings
 
-from .provider import LocalBM25Provider
+from rerankit.default_plugins.local import MODELS, LocalBM25Provider
 
-__all__ = ["LocalBM25Provider", "register_providers"]
+__all__ = ["MODELS", "LocalBM25Provider"]
 
-
-@hookimpl
-def register_providers(register):  # type: ignore[no-untyped-def]
-    """Register the BM25 provider under `local`."""
-    register("local", LocalBM25Provider())
+warnings.warn(
+    "rerankit_local is deprecated: local/bm25 ships with rerankit since 0.2.0. Import "
+    "rerankit.default_plugins.local instead and uninstall rerankit-local.",
+    DeprecationWarning,
+    stacklevel=2,
+)

@@ -23,7 +23,7 @@ from rerankit import HttpProvider, HttpRequest, HttpResponse, Param, ProviderReq
 from rerankit.errors import ConfigurationError, InvalidResponseError, MissingApiKeyError
 from rerankit.provider import ScoreKind
 
-from .catalogue import NimModel, lookup
+from .catalogue import CATALOGUE, NimModel, lookup
 
 __all__ = ["NvidiaNimProvider", "HOSTED_BASE", "SELF_HOSTED_PREFIX", "endpoint"]
 
@@ -41,6 +41,7 @@ class NvidiaNimProvider(HttpProvider):
     api_base_env: ClassVar[tuple[str, ...]] = ("NVIDIA_NIM_RERANK_API_BASE", "NVIDIA_NIM_API_BASE")
     score_kind: ClassVar[ScoreKind] = "logit"
     max_documents_per_request: ClassVar[int | None] = 512
+    known_models: ClassVar[tuple[str, ...]] = tuple(m.id for m in CATALOGUE)
     params: ClassVar[dict[str, Param]] = {
         "truncate": Param(
             str,

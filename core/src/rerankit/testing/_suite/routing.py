@@ -84,6 +84,14 @@ class RoutingTests(ContractBase):
             assert isinstance(spec, Param), f"params[{name!r}] must be a rerankit.Param."
             assert name.isidentifier(), f"Parameter name {name!r} must be an identifier."
             assert name not in reserved, f"Parameter {name!r} shadows a unified parameter."
+        models = provider.known_models
+        assert isinstance(models, tuple), "known_models must be a tuple of model names."
+        for model in models:
+            assert isinstance(model, str), f"known_models has {model!r}, not a name."
+            assert model.strip(), "known_models has an empty name."
+            assert not model.startswith(f"{self.prefix}/"), (
+                f"known_models lists names without the prefix: {model!r}."
+            )
 
     def test_max_documents_per_request_is_sane(self) -> None:
         """The per-request limit is None (none documented) or a whole number >= 1."""

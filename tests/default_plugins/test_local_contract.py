@@ -1,13 +1,13 @@
-"""The provider contract suite (rerankit.testing) run against the local BM25 provider."""
+"""The provider contract suite (rerankit.testing) run against the core's local BM25 plugin."""
 
 from __future__ import annotations
 
+from rerankit.default_plugins.local import LocalBM25Provider
 from rerankit.testing import ProviderContract
-from rerankit_local import LocalBM25Provider
 
 
 class TestLocalBM25Contract(ProviderContract):
     provider = LocalBM25Provider()
     prefix = "local"
     model = "bm25"
-    plugin = "rerankit_local"
+    plugin = "rerankit.default_plugins.local"

@@ -9,7 +9,7 @@ import string
 
 import pytest
 
-from rerankit_local.bm25 import DEFAULT_PARAMS, BM25Params, bm25_scores, tokenize
+from rerankit.default_plugins.local.bm25 import DEFAULT_PARAMS, BM25Params, bm25_scores, tokenize
 
 # --- tokenize ------------------------------------------------------------------------------
 

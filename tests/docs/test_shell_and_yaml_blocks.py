@@ -59,7 +59,13 @@ class Placeholders(Mapping[str, str]):
 
 
 @pytest.mark.parametrize("code", YAML)
-def test_yaml_block(code):
+def test_yaml_block(code, monkeypatch, tmp_path):
+    # Cloud providers read credentials from their SDK's own chain at start-up: give the
+    # AWS chain a fake key pair (signing needs no I/O), and no config files of this machine.
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
     data = yaml.safe_load(code)
     if isinstance(data, dict) and "model_list" in data:
         from rerankit.proxy.config import parse_config

@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
+import rerankit
 from rerankit.cli import main
+from rerankit.testing import registered_plugin
 
 SCRIPT = shutil.which("rerankit", path=str(Path(sys.executable).parent))
 
@@ -124,3 +126,33 @@ def test_bad_param_syntax_is_a_usage_error():
 def test_no_command_prints_help(capsys):
     assert main([]) == 2
     assert "rerank" in capsys.readouterr().out
+
+
+class HelloCommand:
+    """A plugin adding `rerankit hello`."""
+
+    @rerankit.hookimpl
+    def register_commands(self, cli):
+        hello = cli.add_parser("hello", help="say hello")
+        hello.add_argument("--name", default="world")
+        hello.set_defaults(run=lambda args: print(f"hello {args.name}") or 0)
+
+
+class ClashingCommand:
+    @rerankit.hookimpl
+    def register_commands(self, cli):
+        cli.add_parser("rerank")
+
+
+def test_plugins_add_commands(capsys):
+
+    with registered_plugin(HelloCommand()):
+        assert main(["hello", "--name", "plugins"]) == 0
+    assert capsys.readouterr().out == "hello plugins\n"
+
+
+def test_a_clashing_plugin_command_names_the_plugin(capsys):
+
+    with registered_plugin(ClashingCommand(), name="clasher"):
+        assert main(["providers"]) == 2
+    assert "'clasher'" in capsys.readouterr().err

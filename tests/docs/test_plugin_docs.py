@@ -79,6 +79,13 @@ def test_every_contract_test_is_listed_in_the_tutorial():
 def test_testing_public_api_is_pinned():
     import rerankit.testing
 
-    assert rerankit.testing.__all__ == ["ProviderContract", "FakeUpstream", "CannedResponse"]
+    assert rerankit.testing.__all__ == [
+        "ProviderContract",
+        "FakeUpstream",
+        "CannedResponse",
+        "registered_plugin",
+        "HookRecorder",
+        "HookEvent",
+    ]
     for name in rerankit.testing.__all__:
         assert getattr(rerankit.testing, name).__doc__

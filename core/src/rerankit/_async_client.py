@@ -44,10 +44,12 @@ from ._base_client import (
 from ._body import BodyReader, read_content
 from ._fallback import failure_record, note_fallbacks, should_fall_back
 from ._normalize import Normalize
+from ._observe import attempt_headers, observed_end, observed_start
 from ._pipeline import Part, Prepared, finish, merged, rank_part
 from ._retry import CallStats
 from ._transport import AiohttpClient, default_async_client
 from .errors import ProviderError
+from .plugins import get_lifecycle
 from .provider import LocalProvider, ProviderRequest, Ranking
 from .registry import ProviderRegistry
 from .types import RerankResponse
@@ -152,6 +154,28 @@ class AsyncClient(ClientBase):
         )
         prepared = self._prepare(model, args)  # bad input raises here, before any I/O
         options = self._options(timeout, max_retries, fallbacks, max_concurrency, normalize)
+        hooks = get_lifecycle()
+        if not hooks.active:
+            return await self._chain(model, prepared, args, options)
+        call, cached = observed_start(
+            hooks, model, prepared, is_async=True, normalize=options.normalize
+        )
+        if cached is not None:
+            observed_end(hooks, call, cached, None)
+            return cached
+        options.hooks, options.call = hooks, call
+        try:
+            response = await self._chain(model, prepared, args, options)
+        except BaseException as error:
+            observed_end(hooks, call, None, error)
+            raise
+        observed_end(hooks, call, response, None)
+        return response
+
+    async def _chain(
+        self, model: str, prepared: Prepared, args: CallArgs, options: CallOptions
+    ) -> RerankResponse:
+        """The call through `model`, then each fallback in turn."""
         tried: list[dict[str, Any]] = []
         chain = (model, *options.fallbacks)
         for position, candidate in enumerate(chain):
@@ -183,8 +207,11 @@ class AsyncClient(ClientBase):
                     rankings = await self._send_parts(prepared, options)
             except TimeoutError:
                 raise options.deadline_error(prepared) from None
+        ranking = merged(prepared, rankings)
+        if options.call is not None:
+            options.call.ranking = ranking
         meta = self._meta(prepared, options, tried)
-        return finish(prepared, merged(prepared, rankings), meta, options.normalize)
+        return finish(prepared, ranking, meta, options.normalize)
 
     async def _local(
         self,
@@ -257,6 +284,7 @@ class AsyncClient(ClientBase):
         http = part.http
         assert http is not None
         stats.started()
+        attempt = self._attempt_started(prepared, part, options, stats)
         client = self._http_client()
         try:
             if isinstance(client, AiohttpClient) and options.http_timeout is None:
@@ -266,7 +294,7 @@ class AsyncClient(ClientBase):
                     http.method,
                     http.url,
                     http.json,
-                    http.headers,
+                    attempt_headers(http, attempt),
                     None if remaining is None else max(remaining, 0.001),
                     self.max_response_bytes,
                     content=http.content,
@@ -278,7 +306,7 @@ class AsyncClient(ClientBase):
                 request = client.build_request(
                     http.method,
                     http.url,
-                    headers=http.headers,
+                    headers=attempt_headers(http, attempt),
                     json=http.json if http.content is None else None,
                     timeout=options.operation_timeout(),
                     **raw,
@@ -292,13 +320,19 @@ class AsyncClient(ClientBase):
         except httpx.HTTPError as exc:
             error = transport_error(prepared, part, exc)
             stats.record(error)
+            self._attempt_ended(options, attempt, None, error)
             raise error from None
+        except BaseException as exc:  # the size cap, the deadline, a cancelled chunk
+            self._attempt_ended(options, attempt, None, exc)
+            raise
         try:
             ranking = self._ranking(prepared, part, answer)
         except ProviderError as error:
             stats.record(error)
+            self._attempt_ended(options, attempt, answer.status_code, error)
             raise
         stats.record(None, answer.status_code)
+        self._attempt_ended(options, attempt, answer.status_code, None)
         return ranking
 
     async def _read(self, response: httpx.Response) -> bytes:

@@ -17,6 +17,7 @@ import httpx
 from ._body import DEFAULT_MAX_RESPONSE_BYTES, ResponseTooLarge, check_max_response_bytes
 from ._chunking import describe_failed_chunk
 from ._normalize import Normalize, check_normalize, warn_mixed_kinds
+from ._observe import attempt_context, end_attempt
 from ._pipeline import (
     Part,
     Prepared,
@@ -46,6 +47,7 @@ from .errors import (
     ProviderTimeoutError,
     excerpt,
 )
+from .lifecycle import AttemptContext, CallContext, Lifecycle
 from .provider import HttpProvider, Ranking
 from .registry import ProviderRegistry, default_registry
 from .validation import DocumentInput
@@ -108,6 +110,9 @@ class CallOptions:
     #: Per-operation httpx timeouts the caller gave as an `httpx.Timeout` (no deadline).
     http_timeout: httpx.Timeout | None = None
     stats: list[CallStats] = field(default_factory=list)
+    #: The life-cycle hooks and the call's context, when a plugin observes calls.
+    hooks: Lifecycle | None = None
+    call: CallContext | None = None
 
     def operation_timeout(self) -> httpx.Timeout | None:
         """httpx's per-operation timeouts for the next attempt: what is left of the call."""
@@ -280,6 +285,31 @@ class ClientBase:
         """`error` with the call's secrets masked, however and wherever it was built."""
         scrub(error, call_secrets(prepared.request))
         return error
+
+    @staticmethod
+    def _attempt_started(
+        prepared: Prepared, part: Part, options: CallOptions, stats: CallStats
+    ) -> AttemptContext | None:
+        """Count an attempt for the hooks, and announce it when they observe attempts."""
+        call, hooks = options.call, options.hooks
+        if call is None or hooks is None:
+            return None
+        call.attempts += 1
+        if not hooks.observes_attempts or part.http is None:
+            return None
+        model = prepared.request.full_model
+        return attempt_context(hooks, call, model, part, part.http, stats.attempts)
+
+    @staticmethod
+    def _attempt_ended(
+        options: CallOptions,
+        attempt: AttemptContext | None,
+        status_code: int | None,
+        error: BaseException | None,
+    ) -> None:
+        """Tell the hooks how an announced attempt ended."""
+        if attempt is not None and options.hooks is not None and options.call is not None:
+            end_attempt(options.hooks, options.call, attempt, status_code, error)
 
     def _meta(
         self, prepared: Prepared, options: CallOptions, tried: list[dict[str, Any]]

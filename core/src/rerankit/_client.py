@@ -47,9 +47,11 @@ from ._deadline_io import deadline_scope
 from ._deadline_io import install as install_deadline
 from ._fallback import failure_record, note_fallbacks, should_fall_back
 from ._normalize import Normalize
+from ._observe import attempt_headers, observed_end, observed_start
 from ._pipeline import Part, Prepared, finish, merged, rank_part
 from ._retry import CallStats
 from .errors import ProviderError
+from .plugins import get_lifecycle
 from .provider import LocalProvider, Ranking
 from .registry import ProviderRegistry
 from .types import RerankResponse
@@ -170,6 +172,28 @@ class Client(ClientBase):
         )
         prepared = self._prepare(model, args)  # bad input raises here, before any I/O
         options = self._options(timeout, max_retries, fallbacks, max_concurrency, normalize)
+        hooks = get_lifecycle()
+        if not hooks.active:
+            return self._chain(model, prepared, args, options)
+        call, cached = observed_start(
+            hooks, model, prepared, is_async=False, normalize=options.normalize
+        )
+        if cached is not None:
+            observed_end(hooks, call, cached, None)
+            return cached
+        options.hooks, options.call = hooks, call
+        try:
+            response = self._chain(model, prepared, args, options)
+        except BaseException as error:
+            observed_end(hooks, call, None, error)
+            raise
+        observed_end(hooks, call, response, None)
+        return response
+
+    def _chain(
+        self, model: str, prepared: Prepared, args: CallArgs, options: CallOptions
+    ) -> RerankResponse:
+        """The call through `model`, then each fallback in turn."""
         tried: list[dict[str, Any]] = []
         chain = (model, *options.fallbacks)
         for position, candidate in enumerate(chain):
@@ -195,8 +219,11 @@ class Client(ClientBase):
             rankings = [self._send_part(prepared, p, options, None) for p in prepared.parts]
         else:
             rankings = self._send_parts(prepared, options)
+        ranking = merged(prepared, rankings)
+        if options.call is not None:
+            options.call.ranking = ranking
         meta = self._meta(prepared, options, tried)
-        return finish(prepared, merged(prepared, rankings), meta, options.normalize)
+        return finish(prepared, ranking, meta, options.normalize)
 
     def _send_parts(self, prepared: Prepared, options: CallOptions) -> list[Ranking]:
         """Send every chunk, `options.concurrency` at a time; the first failure fails all.
@@ -273,11 +300,12 @@ class Client(ClientBase):
         if options.deadline.expired():
             raise options.deadline_error(prepared)
         stats.started()
+        attempt = self._attempt_started(prepared, part, options, stats)
         client = self._http_client()
         request = client.build_request(
             http.method,
             http.url,
-            headers=http.headers,
+            headers=attempt_headers(http, attempt),
             json=http.json if http.content is None else None,
             content=http.content,
             timeout=options.operation_timeout(),
@@ -292,15 +320,21 @@ class Client(ClientBase):
         except httpx.HTTPError as exc:
             error = transport_error(prepared, part, exc)
             stats.record(error)
+            self._attempt_ended(options, attempt, None, error)
             raise error from None
+        except BaseException as exc:  # the deadline, the size cap, a cancelled chunk
+            self._attempt_ended(options, attempt, None, exc)
+            raise
         try:
             ranking = self._ranking(
                 prepared, part, wire_response(response.status_code, response.headers, content)
             )
         except ProviderError as error:
             stats.record(error)
+            self._attempt_ended(options, attempt, response.status_code, error)
             raise
         stats.record(None, response.status_code)
+        self._attempt_ended(options, attempt, response.status_code, None)
         return ranking
 
     def _read(

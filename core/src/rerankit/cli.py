@@ -27,7 +27,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any, BinaryIO
 
-from .errors import ProviderError, RerankitError
+from .errors import PluginLoadError, ProviderError, RerankitError
 
 __all__ = ["main"]
 
@@ -48,7 +48,11 @@ _CLI_SPELLINGS: tuple[tuple[re.Pattern[str], str], ...] = (
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
-    parser = _parser()
+    try:
+        parser = _parser()
+    except RerankitError as exc:  # a plugin's command could not be added
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     args = parser.parse_args(argv)
     if not hasattr(args, "run"):
         parser.print_help()
@@ -188,7 +192,23 @@ def _parser() -> argparse.ArgumentParser:
         help="info logs one access line per request (default info)",
     )
     serve.set_defaults(run=_serve)
+    _plugin_commands(commands)
     return parser
+
+
+def _plugin_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Let each plugin's `register_commands` add its subcommands; a clash names the plugin."""
+    from .plugins import get_plugin_manager
+
+    for impl in reversed(get_plugin_manager().hook.register_commands.get_hookimpls()):
+        try:
+            impl.function(*[{"cli": commands}[name] for name in impl.argnames])
+        except argparse.ArgumentError as exc:
+            raise PluginLoadError(
+                f"The rerankit plugin {impl.plugin_name!r} adds a command that clashes with "
+                f"another ({exc}). Uninstall one of them, or leave it out with "
+                "RERANKIT_LOAD_PLUGINS."
+            ) from None
 
 
 def _rerank(args: argparse.Namespace) -> int:

@@ -18,13 +18,22 @@ import pluggy
 
 from . import hookspecs
 from .errors import PluginLoadError
+from .lifecycle import Lifecycle
 
-__all__ = ["ENTRY_POINT_GROUP", "get_plugin_manager", "plugin_distribution", "reset_plugin_manager"]
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "get_plugin_manager",
+    "get_lifecycle",
+    "refresh_lifecycle",
+    "plugin_distribution",
+    "reset_plugin_manager",
+]
 
 ENTRY_POINT_GROUP = "rerankit"
 
 _lock = threading.Lock()
 _pm: pluggy.PluginManager | None = None
+_lifecycle: Lifecycle | None = None
 #: Plugin name -> (distribution name, version), for the plugins loaded from entry points.
 _distributions: dict[str, tuple[str, str]] = {}
 
@@ -39,6 +48,21 @@ def get_plugin_manager() -> pluggy.PluginManager:
     return _pm
 
 
+def get_lifecycle() -> Lifecycle:
+    """The life-cycle hooks of the loaded plugins (loads them on first call)."""
+    global _lifecycle
+    lifecycle = _lifecycle
+    if lifecycle is None:
+        lifecycle = _lifecycle = Lifecycle(get_plugin_manager())
+    return lifecycle
+
+
+def refresh_lifecycle() -> None:
+    """Look the life-cycle hooks up again after registering or removing a plugin in code."""
+    global _lifecycle
+    _lifecycle = None
+
+
 def plugin_distribution(plugin_name: str) -> tuple[str, str] | None:
     """`(distribution, version)` of an entry-point plugin, or None for one registered in code."""
     return _distributions.get(plugin_name)
@@ -46,9 +70,10 @@ def plugin_distribution(plugin_name: str) -> tuple[str, str] | None:
 
 def reset_plugin_manager() -> None:
     """Forget loaded plugins; the next lookup loads them again (tests, after installs)."""
-    global _pm
+    global _pm, _lifecycle
     with _lock:
         _pm = None
+        _lifecycle = None
         _distributions.clear()
 
 

@@ -43,7 +43,8 @@ class RerankMeta(BaseModel):
     `attempts` counts the upstream requests the answering model needed (retries and chunks
     included; 0 for a local provider); `chunks` is how many requests a large call was
     split into; `fallbacks_tried` lists the models that failed before the one that
-    answered (`model`, `error`, `status_code`, `attempts`), when fallbacks were given.
+    answered (`model`, `error`, `status_code`, `attempts`), when fallbacks were given;
+    `cached` is True when a cache plugin answered.
     """
 
     model_config = ConfigDict(extra="allow")
@@ -54,6 +55,8 @@ class RerankMeta(BaseModel):
     attempts: int | None = None
     chunks: int | None = None
     fallbacks_tried: list[dict[str, Any]] | None = None
+    #: True when a life-cycle plugin (a cache) answered without calling the provider.
+    cached: bool | None = None
 
 
 class RerankResponse(BaseModel):

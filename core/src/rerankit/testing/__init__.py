@@ -15,8 +15,10 @@ class TestAcmeContract(ProviderContract):
 Public names: `ProviderContract` (subclass it in a `Test...` class; pytest collects the
 inherited tests), `FakeUpstream` (an in-process upstream for `Client(transport=...)`:
 canned answers, recorded requests) and `CannedResponse` (one answer: status, headers,
-body). Needs pytest (`pip install 'rerankit[testing]'`). Names load on first use, so the
-pytest plugin (`rerankit.testing.plugin`) costs nothing to tests that do not use them.
+body); for life-cycle plugins, `registered_plugin` (register one for a `with` block) and
+`HookRecorder` (a plugin recording every hook call, as `HookEvent`s). Needs pytest
+(`pip install 'rerankit[testing]'`). Names load on first use, so the pytest plugin
+(`rerankit.testing.plugin`) costs nothing to tests that do not use them.
 """
 
 from __future__ import annotations
@@ -24,12 +26,22 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-__all__ = ["ProviderContract", "FakeUpstream", "CannedResponse"]
+__all__ = [
+    "ProviderContract",
+    "FakeUpstream",
+    "CannedResponse",
+    "registered_plugin",
+    "HookRecorder",
+    "HookEvent",
+]
 
 _LOCATIONS = {
     "ProviderContract": ".contract",
     "FakeUpstream": ".upstream",
     "CannedResponse": ".upstream",
+    "registered_plugin": ".lifecycle",
+    "HookRecorder": ".lifecycle",
+    "HookEvent": ".lifecycle",
 }
 
 
@@ -48,4 +60,5 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:
     from .contract import ProviderContract
+    from .lifecycle import HookEvent, HookRecorder, registered_plugin
     from .upstream import CannedResponse, FakeUpstream

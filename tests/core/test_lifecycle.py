@@ -10,7 +10,7 @@ import pytest
 
 import rerankit
 from rerankit import Ranking, hookimpl
-from rerankit.errors import BadRequestError, InvalidResponseError
+from rerankit.errors import BadRequestError, InvalidResponseError, PluginLoadError
 from rerankit.plugins import get_lifecycle
 from rerankit.testing import HookRecorder, registered_plugin
 
@@ -195,3 +195,28 @@ async def test_attempt_hooks_add_headers_but_never_replace_the_providers(is_asyn
     (request,) = seen
     assert request.headers["traceparent"].startswith("00-aaaa")
     assert request.headers.get_list("authorization") == [f"Bearer {KEY}"]
+
+
+def test_a_clients_own_plugins_run_for_that_client_only():
+    seen: list[httpx.Request] = []
+    cache = Cache([(0, 0.1), (1, 0.9), (2, 0.5)])
+    reg = registry(echo=EchoProvider())
+    transport = upstream([], seen)
+    with (
+        rerankit.Client(transport=transport, registry=reg, plugins=[cache]) as cached,
+        rerankit.Client(transport=transport, registry=reg) as plain,
+    ):
+        assert cached.rerank("echo/m", "q", DOCS).meta.cached is True
+        assert plain.rerank("echo/m", "q", DOCS).meta.cached is None
+    assert len(seen) == 1  # only the plain client went upstream
+
+
+class Misspelt:
+    @hookimpl
+    def rerank_call_finnished(self, call):
+        pass
+
+
+def test_a_clients_plugin_with_an_unknown_hook_is_refused():
+    with pytest.raises(PluginLoadError, match="finnished"):
+        rerankit.Client(plugins=[Misspelt()])

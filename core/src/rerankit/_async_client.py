@@ -49,7 +49,6 @@ from ._pipeline import Part, Prepared, finish, merged, rank_part
 from ._retry import CallStats
 from ._transport import AiohttpClient, default_async_client
 from .errors import ProviderError
-from .plugins import get_lifecycle
 from .provider import LocalProvider, ProviderRequest, Ranking
 from .registry import ProviderRegistry
 from .types import RerankResponse
@@ -94,6 +93,7 @@ class AsyncClient(ClientBase):
         drop_params: bool = False,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         normalize: Normalize = None,
+        plugins: Sequence[object] = (),
     ) -> None:
         super().__init__(
             timeout=timeout,
@@ -107,6 +107,7 @@ class AsyncClient(ClientBase):
             drop_params=drop_params,
             max_response_bytes=max_response_bytes,
             normalize=normalize,
+            plugins=plugins,
         )
         self._transport = transport
         self._http = http_client
@@ -154,7 +155,7 @@ class AsyncClient(ClientBase):
         )
         prepared = self._prepare(model, args)  # bad input raises here, before any I/O
         options = self._options(timeout, max_retries, fallbacks, max_concurrency, normalize)
-        hooks = get_lifecycle()
+        hooks = self._hooks()
         if not hooks.active:
             return await self._chain(model, prepared, args, options)
         call, cached = observed_start(

@@ -48,6 +48,7 @@ from .errors import (
     excerpt,
 )
 from .lifecycle import AttemptContext, CallContext, Lifecycle
+from .plugins import get_lifecycle
 from .provider import HttpProvider, Ranking
 from .registry import ProviderRegistry, default_registry
 from .validation import DocumentInput
@@ -160,6 +161,7 @@ class ClientBase:
         drop_params: bool,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         normalize: Normalize = None,
+        plugins: Sequence[object] = (),
     ) -> None:
         self.timeout = _check_timeout(timeout)
         #: Largest upstream answer accepted, in bytes once decompressed.
@@ -173,8 +175,23 @@ class ClientBase:
         self.drop_params = drop_params
         self.normalize = check_normalize(normalize)
         self._registry = registry
+        #: Life-cycle plugins of this client only (a cache, a tracer), run before the
+        #: installed ones; `_hooks` joins them, once per set of installed plugins.
+        self.plugins = tuple(plugins)
+        self._own_hooks = Lifecycle.of(self.plugins) if self.plugins else None
+        self._joined: tuple[Lifecycle, Lifecycle] | None = None
         #: (primary, fallback) pairs already warned about for mixing score kinds.
         self._warned_kinds: set[tuple[str, str]] = set()
+
+    def _hooks(self) -> Lifecycle:
+        """The life-cycle hooks for this client's calls: its own plugins, then the installed."""
+        installed = get_lifecycle()
+        if self._own_hooks is None:
+            return installed
+        joined = self._joined
+        if joined is None or joined[0] is not installed:
+            joined = self._joined = (installed, self._own_hooks.then(installed))
+        return joined[1]
 
     @property
     def registry(self) -> ProviderRegistry:

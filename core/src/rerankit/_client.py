@@ -51,7 +51,6 @@ from ._observe import attempt_headers, observed_end, observed_start
 from ._pipeline import Part, Prepared, finish, merged, rank_part
 from ._retry import CallStats
 from .errors import ProviderError
-from .plugins import get_lifecycle
 from .provider import LocalProvider, Ranking
 from .registry import ProviderRegistry
 from .types import RerankResponse
@@ -98,6 +97,7 @@ class Client(ClientBase):
         drop_params: bool = False,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         normalize: Normalize = None,
+        plugins: Sequence[object] = (),
     ) -> None:
         super().__init__(
             timeout=timeout,
@@ -111,6 +111,7 @@ class Client(ClientBase):
             drop_params=drop_params,
             max_response_bytes=max_response_bytes,
             normalize=normalize,
+            plugins=plugins,
         )
         self._transport = transport
         self._http = http_client
@@ -172,7 +173,7 @@ class Client(ClientBase):
         )
         prepared = self._prepare(model, args)  # bad input raises here, before any I/O
         options = self._options(timeout, max_retries, fallbacks, max_concurrency, normalize)
-        hooks = get_lifecycle()
+        hooks = self._hooks()
         if not hooks.active:
             return self._chain(model, prepared, args, options)
         call, cached = observed_start(

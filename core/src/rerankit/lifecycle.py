@@ -117,6 +117,33 @@ class Lifecycle:
         self._reported: set[tuple[str, str]] = set()
         self._lock = threading.Lock()
 
+    @classmethod
+    def of(cls, plugins: Sequence[object]) -> Lifecycle:
+        """The hooks of `plugins` alone (a client's own); a misspelt hook is an error."""
+        import pluggy
+
+        from . import hookspecs
+        from .errors import PluginLoadError
+
+        pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
+        pm.add_hookspecs(hookspecs)
+        try:
+            for plugin in plugins:
+                pm.register(plugin)
+            pm.check_pending()  # a hook name the spec does not know would never be called
+        except pluggy.PluginValidationError as exc:
+            raise PluginLoadError(f"A client's plugin cannot be used: {exc}") from None
+        return cls(pm)
+
+    def then(self, other: Lifecycle) -> Lifecycle:
+        """These implementations first, then `other`'s."""
+        joined = Lifecycle()
+        for name in LIFECYCLE_HOOKS:
+            joined._impls[name] = self._impls[name] + other._impls[name]
+        joined.active = self.active or other.active
+        joined.observes_attempts = self.observes_attempts or other.observes_attempts
+        return joined
+
     def notify(self, hook: str, **kwargs: Any) -> None:
         """Call every implementation of `hook`; one that raises is reported, not raised."""
         for impl in self._impls[hook]:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import threading
@@ -23,6 +22,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.tooling import uv_binary
 
 ROOT = Path(__file__).resolve().parents[2]
 KEY = "acme-e2e-secret-key"
@@ -56,8 +57,7 @@ class PluginEnv:
 
 def uv_install(python: Path, *targets: str | Path) -> None:
     """`uv pip install` into `python`'s venv: offline from the cache first, then online."""
-    uv = shutil.which("uv")
-    assert uv is not None
+    uv = uv_binary()
     base = [uv, "pip", "install", "--quiet", "--python", str(python), *map(str, targets)]
     for extra in (["--offline"], []):
         result = subprocess.run(base + extra, capture_output=True, text=True, timeout=300)
@@ -68,9 +68,7 @@ def uv_install(python: Path, *targets: str | Path) -> None:
 
 @pytest.fixture(scope="session")
 def plugin_env(tmp_path_factory: pytest.TempPathFactory) -> PluginEnv:
-    uv = shutil.which("uv")
-    if uv is None:
-        pytest.skip("uv is not on PATH (python3 -m pip install uv)")
+    uv = uv_binary()
     workdir = tmp_path_factory.mktemp("third_party")
     venv = workdir / "venv"
     subprocess.run(
@@ -204,10 +202,108 @@ def test_a_second_plugin_claiming_the_prefix_is_a_clear_error(plugin_env: Plugin
         assert prefix == "acme"
         assert sorted(plugins) == ["acme (rerankit-acme)", "acme_fork (rerankit-acme-fork)"]
     finally:
-        uv = shutil.which("uv")
-        assert uv is not None
         subprocess.run(
-            [uv, "pip", "uninstall", "--quiet", "--python", str(plugin_env.python), fork.name],
+            [
+                uv_binary(),
+                "pip",
+                "uninstall",
+                "--quiet",
+                "--python",
+                str(plugin_env.python),
+                fork.name,
+            ],
+            check=True,
+            timeout=120,
+        )
+
+
+LIFECYCLE_PLUGIN = '''
+"""A third party's life-cycle plugin, written from docs/plugins.md alone."""
+
+import json
+import os
+
+import rerankit
+
+
+def _log(event):
+    with open(os.environ["CALL_LOG"], "a") as out:
+        out.write(json.dumps(event) + "\\n")
+
+
+@rerankit.hookimpl
+def rerank_call_started(call):
+    call.state["call_log"] = {"model": call.model, "documents": len(call.documents)}
+
+
+@rerankit.hookimpl
+def rerank_attempt_started(attempt):
+    attempt.headers["x-call-log"] = "on"
+
+
+@rerankit.hookimpl
+def rerank_call_finished(call):
+    event = call.state.pop("call_log")
+    event["ok"] = call.error is None
+    event["attempts"] = call.attempts
+    _log(event)
+
+
+@rerankit.hookimpl
+def rerank_attempt_finished(attempt):
+    raise RuntimeError("a bug in the plugin must not break the call")
+
+
+@rerankit.hookimpl
+def register_commands(cli):
+    calls = cli.add_parser("calls", help="print the call log")
+    calls.set_defaults(run=lambda args: print(open(os.environ["CALL_LOG"]).read(), end="") or 0)
+'''
+
+
+def test_a_third_party_life_cycle_plugin_observes_calls(
+    plugin_env: PluginEnv, acme_server: tuple[str, list[Seen]], tmp_path: Path
+) -> None:
+    package = tmp_path / "rerankit-call-log"
+    (package / "src" / "rerankit_call_log").mkdir(parents=True)
+    (package / "src" / "rerankit_call_log" / "__init__.py").write_text(LIFECYCLE_PLUGIN)
+    (package / "pyproject.toml").write_text(
+        "[build-system]\n"
+        'requires = ["hatchling"]\nbuild-backend = "hatchling.build"\n'
+        '[project]\nname = "rerankit-call-log"\nversion = "1.0"\ndependencies = ["rerankit"]\n'
+        '[project.entry-points.rerankit]\ncall_log = "rerankit_call_log"\n'
+        '[tool.hatch.build.targets.wheel]\npackages = ["src/rerankit_call_log"]\n'
+    )
+    uv_install(plugin_env.python, package)
+    url, seen = acme_server
+    log = tmp_path / "calls.jsonl"
+    try:
+        env = {"CALL_LOG": str(log), "ACME_API_KEY": KEY, "ACME_API_BASE": url}
+        rerank = plugin_env.run(
+            plugin_env.bin / "rerankit", "rerank", "acme/m", "gpu", "-d", "gpu", "-d", "cat", **env
+        )
+        assert rerank.returncode == 0, rerank.stderr
+        assert "a bug in the plugin" in rerank.stderr  # reported, and the call went on
+        assert seen[-1].headers["x-call-log"] == "on"
+        shown = plugin_env.run(plugin_env.bin / "rerankit", "calls", **env)
+        assert shown.returncode == 0, shown.stderr
+        assert json.loads(shown.stdout) == {
+            "model": "acme/m",
+            "documents": 2,
+            "ok": True,
+            "attempts": 1,
+        }
+    finally:
+        subprocess.run(
+            [
+                uv_binary(),
+                "pip",
+                "uninstall",
+                "-q",
+                "--python",
+                str(plugin_env.python),
+                "rerankit-call-log",
+            ],
             check=True,
             timeout=120,
         )

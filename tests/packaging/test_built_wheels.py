@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -22,16 +21,14 @@ import pytest
 
 from tests.conftest import NIM_KEY
 from tests.fakes.nim_server import FakeNimServer
+from tests.tooling import uv_binary
 
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON_BLOCK = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
 
 
 def uv() -> str:
-    found = shutil.which("uv")
-    if found is None:
-        pytest.skip("uv is not on PATH (scripts/uv installs it)")
-    return found
+    return uv_binary()
 
 
 def wheels(tmp_path: Path) -> Path:

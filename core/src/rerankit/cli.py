@@ -5,6 +5,8 @@ rerankit rerank MODEL QUERY -d DOC [-d DOC ...] [--top-n N] [-p NAME=VALUE] [--j
 rerankit providers [--json]
 rerankit new-provider NAME [--output DIR]
 rerankit serve [--config FILE] [--host 127.0.0.1] [--port 4000] [--workers N]
+               [--max-connections N] [--max-header-bytes N] [--header-timeout S]
+               [--body-timeout S] [--graceful-shutdown-timeout S]
 ```
 
 Documents come from `-d`, from `--file` (one per line), or from standard input.
@@ -98,6 +100,15 @@ def _parser() -> argparse.ArgumentParser:
         default="info",
         choices=["debug", "info", "warning", "error"],
         help="info logs one access line per request (default info)",
+    )
+    # Connection limits; each overrides the config file's server_settings (docs/proxy.md).
+    limits = serve.add_argument_group("connection limits (default: the config file's)")
+    limits.add_argument("--max-connections", type=int, help="open connections per worker")
+    limits.add_argument("--max-header-bytes", type=int, help="request head size (431 above)")
+    limits.add_argument("--header-timeout", type=float, help="seconds to send the head")
+    limits.add_argument("--body-timeout", type=float, help="seconds to send the body")
+    limits.add_argument(
+        "--graceful-shutdown-timeout", type=float, help="seconds requests get after SIGTERM"
     )
     serve.set_defaults(run=_serve)
     return parser
@@ -193,6 +204,11 @@ def _serve(args: argparse.Namespace) -> int:
         port=args.port,
         workers=args.workers,
         log_level=args.log_level,
+        max_connections=args.max_connections,
+        max_header_bytes=args.max_header_bytes,
+        header_timeout=args.header_timeout,
+        body_timeout=args.body_timeout,
+        graceful_shutdown_timeout=args.graceful_shutdown_timeout,
     )
     return 0
 

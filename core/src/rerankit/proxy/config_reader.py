@@ -26,6 +26,7 @@ from .config import (
     VirtualKey,
     generate_key,
 )
+from .server_settings import read_server_settings
 
 __all__ = ["ConfigReader", "ENV_PREFIX"]
 
@@ -142,6 +143,7 @@ class ConfigReader:
                 "environment_variables",
                 "keys",
                 "limits",
+                "server_settings",
             },
         )
         for ignored in ("litellm_settings", "environment_variables"):
@@ -167,8 +169,16 @@ class ConfigReader:
         keys = self.keys(top.get("keys"), names, master)
         router = self.router(top.get("router_settings"), names)
         limits = self.limits(top.get("limits"))
+        server = read_server_settings(self, top.get("server_settings"))
         return ProxyConfig(
-            deployments, master, keys, router, limits, self.source, generated_master_key=generated
+            deployments,
+            master,
+            keys,
+            router,
+            limits,
+            server,
+            self.source,
+            generated_master_key=generated,
         )
 
     def model_list(self, value: Any, registry: ProviderRegistry) -> tuple[Deployment, ...]:

@@ -193,8 +193,8 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         # more of this head: the parser's state, checked on the next read, tells.
         self._head_fed += end + len(_END_OF_HEAD)
         super().data_received(data)
-        if self._awaiting_head and self._head_timer is None:
-            self._arm_head_timer()
+        if self._awaiting_head and self._in_message and self._head_timer is None:
+            self._arm_head_timer()  # the parser holds part of a head: time it
 
     def _feed_counted(self, data: bytes) -> None:
         """Feed a head the parser has begun: what fits under the limit, the rest once the
@@ -204,7 +204,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._head_fed += min(len(data), room)
         super().data_received(data[:room] if len(data) > room else data)
         if len(data) <= room:
-            if self._awaiting_head and self._head_timer is None:
+            if self._awaiting_head and self._in_message and self._head_timer is None:
                 self._arm_head_timer()
         elif self._heads == heads:
             self._stop_head(431)

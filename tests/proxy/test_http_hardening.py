@@ -384,3 +384,23 @@ def test_workers_get_the_command_lines_settings(monkeypatch, tmp_path):
     app = server.app_from_environment()
     assert app.config.server == flags  # the app's body timeout
     assert http_guard.GuardedHttpToolsProtocol.settings == flags  # the worker's protocol
+
+
+def test_open_files_limit_is_raised_to_fit_the_cap_or_the_gap_is_logged(caplog):
+    import resource
+
+    from rerankit.proxy import server
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or hard < 4096:
+        pytest.skip("needs a finite hard limit of at least 4096 open files")
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (1024, hard))  # lowering is always allowed
+        server._ensure_file_limit(2000)  # needs 2000 + 256
+        assert resource.getrlimit(resource.RLIMIT_NOFILE)[0] == 2256
+        assert "max_connections" not in caplog.text
+        server._ensure_file_limit(hard)  # more than the hard limit allows
+        assert resource.getrlimit(resource.RLIMIT_NOFILE)[0] == hard
+        assert f"max_connections = {hard} needs about {hard + 256} open files" in caplog.text
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))

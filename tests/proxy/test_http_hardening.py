@@ -157,6 +157,19 @@ def test_head_under_the_default_limit_is_served(proxy):
     assert json.loads(body)["data"][0]["id"] == "bm25"
 
 
+def test_more_than_100_header_fields_are_answered_431(proxy):
+    fields = b"".join(b"x-h-%d: v\r\n" % i for i in range(99))  # with host: 100
+    with Raw(proxy) as sock:
+        sock.send(get("/health/liveliness", fields))
+        assert sock.answer()[0] == 200
+        sock.send(get("/health/liveliness", fields + b"x-one-more: v\r\n"))
+        status, _, body = sock.answer()
+        assert status == 431
+        assert json.loads(body)["error"]["code"] == "too_many_headers"
+        assert sock.closed_by_peer()
+    still_serves(proxy)
+
+
 def test_huge_head_is_cut_off_unread(proxy):
     # Before the limit, uvicorn parsed all of it (a 64 MiB header: about 5 s of CPU,
     # quadratic in the size) and answered 401; now the connection ends long before.
@@ -300,7 +313,8 @@ def test_sigterm_with_stalled_clients_exits_within_the_graceful_timeout(proxies)
 def test_server_settings_from_the_file_and_their_defaults():
     default = parse_config(CONFIG | {"server_settings": None}).server
     assert default == ServerSettings()
-    assert (default.max_header_bytes, default.max_connections) == (65536, 1024)
+    assert (default.max_header_bytes, default.max_headers) == (65536, 100)
+    assert default.max_connections == 1024
     config = parse_config(CONFIG | {"server_settings": {"max_connections": "10"}})
     assert config.server.max_connections == 10
 

@@ -5,7 +5,7 @@ rerankit rerank MODEL QUERY -d DOC [-d DOC ...] [--top-n N] [-p NAME=VALUE] [--j
 rerankit providers [--json]
 rerankit new-provider NAME [--output DIR]
 rerankit serve [--config FILE] [--host 127.0.0.1] [--port 4000] [--workers N]
-               [--max-connections N] [--max-header-bytes N] [--header-timeout S]
+               [--max-connections N] [--max-header-bytes N] [--max-headers N] [--header-timeout S]
                [--body-timeout S] [--graceful-shutdown-timeout S]
 ```
 
@@ -105,6 +105,7 @@ def _parser() -> argparse.ArgumentParser:
     limits = serve.add_argument_group("connection limits (default: the config file's)")
     limits.add_argument("--max-connections", type=int, help="open connections per worker")
     limits.add_argument("--max-header-bytes", type=int, help="request head size (431 above)")
+    limits.add_argument("--max-headers", type=int, help="header fields (431 above)")
     limits.add_argument("--header-timeout", type=float, help="seconds to send the head")
     limits.add_argument("--body-timeout", type=float, help="seconds to send the body")
     limits.add_argument(
@@ -206,6 +207,7 @@ def _serve(args: argparse.Namespace) -> int:
         log_level=args.log_level,
         max_connections=args.max_connections,
         max_header_bytes=args.max_header_bytes,
+        max_headers=args.max_headers,
         header_timeout=args.header_timeout,
         body_timeout=args.body_timeout,
         graceful_shutdown_timeout=args.graceful_shutdown_timeout,

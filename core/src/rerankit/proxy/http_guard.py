@@ -6,8 +6,9 @@ a client with no key cost 20 s of CPU, and a client that sends half a request li
 its connection forever. `GuardedHttpToolsProtocol` adds, per connection:
 
 - a head size limit: bytes are held back from the parser until the blank line that ends
-  the head, and a head longer than `max_header_bytes` is answered 431 and closed without
-  being parsed (buffering also keeps the parser's cost linear when a head trickles in);
+  the head, and a head longer than `max_header_bytes`, or with more than `max_headers`
+  lines, is answered 431 and closed without being parsed (buffering also keeps the
+  parser's cost linear when a head trickles in);
 - a head timeout: a connection that has not sent a complete head `header_timeout`
   seconds after it opened (or after the first byte of a later request on it) is answered
   408 and closed (closed silently when it sent nothing at all);
@@ -189,6 +190,10 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         if self._head:
             data = bytes(self._head)
             self._head.clear()
+        # Line ends before the blank line: the request line's and each field's but the last.
+        if data.count(b"\r\n", 0, end) > self.settings.max_headers:
+            self._stop_head(431, too_many=True)
+            return
         # What follows the blank line is the body, or (blank lines before a request line)
         # more of this head: the parser's state, checked on the next read, tells.
         self._head_fed += end + len(_END_OF_HEAD)
@@ -248,13 +253,25 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         else:  # nothing sent: an idle connection, closed without an answer
             self._finish(None)
 
-    def _stop_head(self, status: int) -> None:
+    def _stop_head(self, status: int, *, too_many: bool = False) -> None:
         """Refuse the head being read: answer `status` and close the connection."""
         self._awaiting_head = False
         self._head = bytearray()
         self._cancel_head_timer()
         settings = self.settings
-        if status == 431:
+        if too_many:
+            logger.warning(
+                "refused a request with over %d header fields with 431 "
+                "(server_settings.max_headers)",
+                settings.max_headers,
+            )
+            answer = _response(
+                431,
+                "request_too_large",
+                "too_many_headers",
+                f"The request has more than {settings.max_headers} header fields.",
+            )
+        elif status == 431:
             logger.warning(
                 "refused a request head over %d bytes with 431 (server_settings.max_header_bytes)",
                 settings.max_header_bytes,

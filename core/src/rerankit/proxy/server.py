@@ -85,6 +85,7 @@ def serve(
     workers: int = 1,
     log_level: str = "info",
     max_header_bytes: int | None = None,
+    max_headers: int | None = None,
     header_timeout: float | None = None,
     body_timeout: float | None = None,
     max_connections: int | None = None,
@@ -103,6 +104,7 @@ def serve(
     settings = config.server.merged(
         {
             "max_header_bytes": max_header_bytes,
+            "max_headers": max_headers,
             "header_timeout": header_timeout,
             "body_timeout": body_timeout,
             "max_connections": max_connections,

@@ -5,6 +5,7 @@
 ```yaml
 server_settings:
   max_header_bytes: 65536      # request line + headers; 431 above
+  max_headers: 100             # header fields; 431 above
   header_timeout: 10           # seconds to send the whole head; 408 after
   body_timeout: 60             # seconds to send the whole body; 408 after
   max_connections: 1024        # open connections per worker; more are answered 503 and closed
@@ -36,6 +37,8 @@ class ServerSettings:
 
     #: Bytes of request line and headers (Envoy's default: 60 KiB; nginx: 4 buffers of 8 KiB).
     max_header_bytes: int = 64 * 1024
+    #: Header fields in one request (Envoy's default: 100).
+    max_headers: int = 100
     #: Seconds from a connection's (or a request's) first byte to the end of its headers.
     header_timeout: float = 10.0
     #: Seconds from the end of the headers to the end of the body.
@@ -71,6 +74,7 @@ class ServerSettings:
 #: Which settings are whole numbers, and the smallest value each accepts.
 _MINIMUM: dict[str, tuple[bool, float]] = {
     "max_header_bytes": (True, 1024),
+    "max_headers": (True, 8),
     "header_timeout": (False, 0.01),
     "body_timeout": (False, 0.01),
     "max_connections": (True, 1),

@@ -400,7 +400,25 @@ def test_the_uvicorn_seam_is_where_http_guard_expects_it():
     assert issubclass(GuardedHttpToolsProtocol, HttpToolsProtocol)
 
 
-def test_workers_get_the_command_lines_settings(monkeypatch, tmp_path):
+@pytest.fixture
+def logging_restored() -> Iterator[None]:
+    """Undo what `configure_logging` does to this process's loggers."""
+    import logging
+
+    root, httpx_logger = logging.getLogger(), logging.getLogger("httpx")
+    handlers, level, httpx_level = root.handlers[:], root.level, httpx_logger.level
+    yield
+    for handler in root.handlers[:]:
+        if handler not in handlers:
+            root.removeHandler(handler)
+    for handler in handlers:
+        if handler not in root.handlers:
+            root.addHandler(handler)
+    root.setLevel(level)
+    httpx_logger.setLevel(httpx_level)
+
+
+def test_workers_get_the_command_lines_settings(monkeypatch, tmp_path, logging_restored):
     from rerankit.proxy import http_guard, server
 
     path = tmp_path / "c.yaml"

@@ -96,21 +96,21 @@ def serve(
     The connection settings given here override the file's `server_settings`.
     """
     check_address(port, workers)
+    overrides = {
+        "max_header_bytes": max_header_bytes,
+        "max_headers": max_headers,
+        "header_timeout": header_timeout,
+        "body_timeout": body_timeout,
+        "max_connections": max_connections,
+        "graceful_shutdown_timeout": graceful_shutdown_timeout,
+    }
+    ServerSettings().merged(overrides)  # a bad flag stops here, before anything else
     uvicorn = require_extra("uvicorn")
     from . import http_guard
 
     configure_logging(log_level)
     config = load(config_path)
-    settings = config.server.merged(
-        {
-            "max_header_bytes": max_header_bytes,
-            "max_headers": max_headers,
-            "header_timeout": header_timeout,
-            "body_timeout": body_timeout,
-            "max_connections": max_connections,
-            "graceful_shutdown_timeout": graceful_shutdown_timeout,
-        }
-    )
+    settings = config.server.merged(overrides)
     config = replace(config, server=settings)
     http_guard.configure(settings)
     _ensure_file_limit(settings.max_connections)

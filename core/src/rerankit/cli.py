@@ -103,13 +103,22 @@ def _parser() -> argparse.ArgumentParser:
     )
     # Connection limits; each overrides the config file's server_settings (docs/proxy.md).
     limits = serve.add_argument_group("connection limits (default: the config file's)")
-    limits.add_argument("--max-connections", type=int, help="open connections per worker")
-    limits.add_argument("--max-header-bytes", type=int, help="request head size (431 above)")
-    limits.add_argument("--max-headers", type=int, help="header fields (431 above)")
-    limits.add_argument("--header-timeout", type=float, help="seconds to send the head")
-    limits.add_argument("--body-timeout", type=float, help="seconds to send the body")
     limits.add_argument(
-        "--graceful-shutdown-timeout", type=float, help="seconds requests get after SIGTERM"
+        "--max-connections", type=int, metavar="N", help="open connections per worker"
+    )
+    limits.add_argument(
+        "--max-header-bytes", type=int, metavar="N", help="request head size (431 above)"
+    )
+    limits.add_argument("--max-headers", type=int, metavar="N", help="header fields (431 above)")
+    limits.add_argument(
+        "--header-timeout", type=float, metavar="S", help="seconds to send the head"
+    )
+    limits.add_argument("--body-timeout", type=float, metavar="S", help="seconds to send the body")
+    limits.add_argument(
+        "--graceful-shutdown-timeout",
+        type=float,
+        metavar="S",
+        help="seconds requests get after SIGTERM",
     )
     serve.set_defaults(run=_serve)
     return parser

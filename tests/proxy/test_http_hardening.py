@@ -295,6 +295,19 @@ def test_connections_over_the_cap_are_refused_503_and_logged(proxy):
             time.sleep(0.05)
 
 
+def test_metrics_count_what_the_http_layer_refused(proxy):
+    with Raw(proxy) as sock:
+        sock.send(get("/metrics", b"x-big: " + b"a" * (64 * 1024) + b"\r\n"))
+        assert sock.answer()[0] == 431
+    scrape = httpx.get(f"{proxy.url}/metrics", headers={"Authorization": f"Bearer {MASTER}"})
+    line = next(
+        line
+        for line in scrape.text.splitlines()
+        if line.startswith('rerankit_proxy_http_refused_total{reason="headers_too_large"}')
+    )
+    assert float(line.split()[-1]) >= 1
+
+
 # -- SIGTERM ----------------------------------------------------------------------------
 
 

@@ -35,15 +35,14 @@ from uvicorn.config import Config
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.server import ServerState
 
+from .metrics import _Counter
 from .replies import error_body
 from .server_settings import ServerSettings
 
-__all__ = ["GuardedHttpToolsProtocol", "configure", "PROTOCOL_PATH"]
+__all__ = ["GuardedHttpToolsProtocol", "configure", "REFUSED"]
 
 logger = logging.getLogger("rerankit.proxy")
 
-#: The import string uvicorn loads the protocol from (in every worker process).
-PROTOCOL_PATH = "rerankit.proxy.http_guard:GuardedHttpToolsProtocol"
 _END_OF_HEAD = b"\r\n\r\n"
 #: Seconds between two warnings about refused connections.
 _REFUSAL_LOG_INTERVAL = 10.0
@@ -51,6 +50,16 @@ _REFUSAL_LOG_INTERVAL = 10.0
 #: the answer rather than a reset (nginx's lingering close, much shorter).
 _LINGER_SECONDS = 1.0
 _LINGER_BYTES = 1024 * 1024
+
+
+#: What this layer refused before the app saw a request, by reason (a fixed set):
+#: `too_many_connections`, `headers_too_large`, `too_many_headers`, `header_timeout`,
+#: `idle_timeout` (a new connection that sent nothing within `header_timeout`).
+#: `GET /metrics` shows it beside the app's own metrics.
+REFUSED = _Counter(
+    "rerankit_proxy_http_refused_total",
+    "Connections or requests the HTTP layer refused before the app saw them, by reason.",
+)
 
 
 def configure(settings: ServerSettings) -> None:
@@ -143,6 +152,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
                 )
             )
             transport.close()
+            REFUSED.inc((("reason", "too_many_connections"),))
             _refusals.refused(len(self.connections), limit)
             return
         super().connection_made(transport)
@@ -251,6 +261,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         if self._head or self._head_fed:
             self._stop_head(408)
         else:  # nothing sent: an idle connection, closed without an answer
+            REFUSED.inc((("reason", "idle_timeout"),))
             self._finish(None)
 
     def _stop_head(self, status: int, *, too_many: bool = False) -> None:
@@ -265,6 +276,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
                 "(server_settings.max_headers)",
                 settings.max_headers,
             )
+            REFUSED.inc((("reason", "too_many_headers"),))
             answer = _response(
                 431,
                 "request_too_large",
@@ -276,6 +288,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
                 "refused a request head over %d bytes with 431 (server_settings.max_header_bytes)",
                 settings.max_header_bytes,
             )
+            REFUSED.inc((("reason", "headers_too_large"),))
             answer = _response(
                 431,
                 "request_too_large",
@@ -288,6 +301,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
                 "(server_settings.header_timeout)",
                 settings.header_timeout,
             )
+            REFUSED.inc((("reason", "header_timeout"),))
             answer = _response(
                 408,
                 "timeout",

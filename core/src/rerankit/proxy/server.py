@@ -106,6 +106,7 @@ def serve(
     }
     ServerSettings().merged(overrides)  # a bad flag stops here, before anything else
     uvicorn = require_extra("uvicorn")
+    require_extra("httptools")  # the parser under http_guard's protocol
     from . import http_guard
 
     configure_logging(log_level)

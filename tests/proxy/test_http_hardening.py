@@ -399,6 +399,7 @@ def test_the_uvicorn_seam_is_where_http_guard_expects_it():
         "connection_made",
         "connection_lost",
         "data_received",
+        "on_message_begin",
         "on_headers_complete",
         "on_message_complete",
         "_unset_keepalive_if_required",

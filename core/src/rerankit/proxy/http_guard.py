@@ -18,7 +18,7 @@ its connection forever. `GuardedHttpToolsProtocol` adds, per connection:
 
 The body timeout is the app's (`ProxyApp.read_body`), so it is answered and logged
 like any other error. This module is the proxy's only reach into uvicorn's internals:
-it overrides `HttpToolsProtocol`'s asyncio callbacks and two httptools parser
+it overrides `HttpToolsProtocol`'s asyncio callbacks and three httptools parser
 callbacks. The `proxy` extra pins uvicorn's version range, and
 tests/proxy/test_http_hardening.py fails if the seam moves.
 """

@@ -24,6 +24,7 @@ import httpx
 
 from benchmarks.http_load import load, rss_mib
 from benchmarks.report import Result
+from benchmarks.scenarios.upstream_capacity import cpu_seconds
 from benchmarks.upstream import ROOT, UpstreamProcess, free_port
 from benchmarks.workload import MODEL, NIM_PATH, QUERY, documents, nim_body, nim_headers, ratio
 
@@ -86,6 +87,7 @@ def run(quick: bool) -> Result:
                 concurrency=CONNECTIONS,
                 calls=calls,
             )
+            cpu0 = cpu_seconds(process.pid)
             proxied = load(
                 url,
                 body,
@@ -93,6 +95,10 @@ def run(quick: bool) -> Result:
                 concurrency=CONNECTIONS,
                 calls=calls,
             )
+            # CPU per answer: unlike req/s, barely moved by other work on a shared machine.
+            cpu_ms = (
+                (cpu_seconds(process.pid) - cpu0) * 1000 / (proxied["n"] + CONNECTIONS)
+            )  # + warm-up
             after = rss_mib(process.pid)
         finally:
             process.terminate()
@@ -105,6 +111,7 @@ def run(quick: bool) -> Result:
         "rps": proxied["rps"],
         "x_direct": ratio(proxied["rps"], direct["rps"]),
         "startup_s": startup,
+        "cpu_ms_per_request": cpu_ms,
         "rss_idle_mib": idle,
         "rss_after_mib": after,
         "proxy": proxied,
@@ -114,6 +121,7 @@ def run(quick: bool) -> Result:
         ["req/s", proxied["rps"], direct["rps"], result.data["x_direct"]],
         ["p50 ms", proxied["p50_ms"], direct["p50_ms"], ratio(proxied["p50_ms"], direct["p50_ms"])],
         ["p99 ms", proxied["p99_ms"], direct["p99_ms"], ratio(proxied["p99_ms"], direct["p99_ms"])],
+        ["proxy CPU ms per request", cpu_ms, None, None],
         ["startup s (spawn to first answer)", startup, None, None],
         ["RSS idle MiB", idle, None, None],
         ["RSS after load MiB", after, None, None],

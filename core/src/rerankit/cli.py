@@ -6,6 +6,8 @@ rerankit rerank MODEL QUERY -d DOC [-d DOC ...] [--top-n N] [-p NAME=VALUE] [--j
 rerankit providers [--models] [--json]
 rerankit new-provider NAME [--output DIR] [--force]
 rerankit serve [--config FILE] [--host 127.0.0.1] [--port 4000] [--workers N]
+               [--max-connections N] [--max-header-bytes N] [--max-headers N] [--header-timeout S]
+               [--body-timeout S] [--graceful-shutdown-timeout S]
 ```
 
 Documents come from `-d`, from `--file` (one per line, JSON Lines or a JSON list), or
@@ -191,6 +193,25 @@ def _parser() -> argparse.ArgumentParser:
         choices=["debug", "info", "warning", "error"],
         help="info logs one access line per request (default info)",
     )
+    # Connection limits; each overrides the config file's server_settings (docs/proxy.md).
+    limits = serve.add_argument_group("connection limits (default: the config file's)")
+    limits.add_argument(
+        "--max-connections", type=int, metavar="N", help="open connections per worker"
+    )
+    limits.add_argument(
+        "--max-header-bytes", type=int, metavar="N", help="request head size (431 above)"
+    )
+    limits.add_argument("--max-headers", type=int, metavar="N", help="header fields (431 above)")
+    limits.add_argument(
+        "--header-timeout", type=float, metavar="S", help="seconds to send the head"
+    )
+    limits.add_argument("--body-timeout", type=float, metavar="S", help="seconds to send the body")
+    limits.add_argument(
+        "--graceful-shutdown-timeout",
+        type=float,
+        metavar="S",
+        help="seconds requests get after SIGTERM",
+    )
     serve.set_defaults(run=_serve)
     _plugin_commands(commands)
     return parser
@@ -360,6 +381,12 @@ def _serve(args: argparse.Namespace) -> int:
         port=args.port,
         workers=args.workers,
         log_level=args.log_level,
+        max_connections=args.max_connections,
+        max_header_bytes=args.max_header_bytes,
+        max_headers=args.max_headers,
+        header_timeout=args.header_timeout,
+        body_timeout=args.body_timeout,
+        graceful_shutdown_timeout=args.graceful_shutdown_timeout,
     )
     return 0
 

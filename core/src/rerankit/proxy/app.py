@@ -1,7 +1,8 @@
 """The proxy as a raw ASGI application: routing, auth, limits, answers, access log.
 
-No web framework: one dict lookup finds the route, the body is read once (bounded), and
-each answer is a single `http.response.body` message with its length set. Upstream
+No web framework: one dict lookup finds the route, the body is read once (bounded in size
+and time), and each answer is a single `http.response.body` message with its length set;
+an answer given without reading the whole body closes the connection. Upstream
 calls go through one pooled `rerankit.AsyncClient` per process, created at start-up
 (lifespan) and closed at shutdown.
 """
@@ -52,6 +53,8 @@ class Exchange:
     deployment: str | None = None
     status: int = 200
     error_type: str | None = None
+    #: Whether the whole request body was read (else the answer closes the connection).
+    body_read: bool = False
 
     def header(self, name: bytes) -> bytes | None:
         """A request header's value (names are lower-case in ASGI)."""
@@ -178,10 +181,21 @@ class ProxyApp:
             error = ApiError(500, "internal_error", "The proxy failed; see its log.")
             status, body, headers = 500, error.body(), []
             exchange.error_type = error.type
+        except asyncio.CancelledError:
+            # uvicorn cancels the requests still running when the graceful shutdown
+            # timeout ends: they get an answer, and the log a line instead of a traceback.
+            logger.warning("answered %s %s 503: the proxy is shutting down", scope["method"], path)
+            error = ApiError(503, "shutting_down", "The proxy is shutting down; retry.")
+            status, body, headers = 503, error.body(), [(b"retry-after", b"1")]
+            exchange.error_type = error.type
         content_type = JSON if not headers or headers[0][0] != b"content-type" else None
         out = [(b"content-length", str(len(body)).encode()), *headers]
         if content_type is not None:
             out.append((b"content-type", content_type))
+        if not exchange.body_read and _has_body(scope):
+            # The unread rest of the body would be parsed as the next request, or trickle
+            # in for ever: end the connection with this answer.
+            out.append((b"connection", b"close"))
         await send({"type": "http.response.start", "status": status, "headers": out})
         await send({"type": "http.response.body", "body": body})
         elapsed = time.perf_counter() - started
@@ -230,11 +244,33 @@ class ProxyApp:
                 )
 
     async def read_body(self, exchange: Exchange) -> bytes:
-        """The request body, refusing more than `limits.max_body_bytes` (413)."""
+        """The request body, refusing more than `limits.max_body_bytes` (413) and a body
+        that takes longer than `server_settings.body_timeout` to arrive (408)."""
         limit = self.config.limits.max_body_bytes
         declared = exchange.header(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
             raise _too_large(int(declared), limit)
+        seconds = self.config.server.body_timeout
+        try:
+            async with asyncio.timeout(seconds):
+                body = await self._receive_body(exchange, limit)
+        except TimeoutError:
+            logger.info(
+                "answered %s 408: the body took longer than %g s (server_settings.body_timeout)",
+                _loggable_path(exchange.scope),
+                seconds,
+            )
+            raise ApiError(
+                408,
+                "timeout",
+                f"The request body took longer than the proxy's limit of {seconds:g} s.",
+                code="body_timeout",
+            ) from None
+        exchange.body_read = True
+        return body
+
+    @staticmethod
+    async def _receive_body(exchange: Exchange, limit: int) -> bytes:
         chunks: list[bytes] = []
         size = 0
         while True:
@@ -277,6 +313,14 @@ def _loggable_path(scope: Scope) -> str:
     raw = scope.get("raw_path")
     path = raw.decode("latin-1") if isinstance(raw, bytes) else scope["path"]
     return (path if path.isprintable() else path.encode("unicode_escape").decode())[:200]
+
+
+def _has_body(scope: Scope) -> bool:
+    """Whether the request announced a body (a non-zero length, or chunks)."""
+    for name, value in scope["headers"]:
+        if name == b"transfer-encoding" or (name == b"content-length" and value.strip(b" 0")):
+            return True
+    return False
 
 
 def _too_large(size: int, limit: int) -> ApiError:

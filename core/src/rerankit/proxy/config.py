@@ -37,6 +37,7 @@ from typing import Any, Literal
 
 from ..errors import ConfigurationError
 from ..registry import ProviderRegistry, default_registry
+from .server_settings import ServerSettings
 
 __all__ = [
     "ProxyConfigError",
@@ -173,6 +174,8 @@ class ProxyConfig:
     keys: tuple[VirtualKey, ...] = ()
     router: RouterSettings = field(default_factory=RouterSettings)
     limits: Limits = field(default_factory=Limits)
+    #: Connection-level limits (header size, read timeouts, connection cap, shutdown).
+    server: ServerSettings = field(default_factory=ServerSettings)
     #: The file it came from, or `<default>`.
     source: str = "<default>"
     #: True when no master key was configured and one was generated for this run.

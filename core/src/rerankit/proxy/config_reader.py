@@ -29,6 +29,7 @@ from .config import (
     VirtualKey,
     generate_key,
 )
+from .server_settings import read_server_settings
 
 __all__ = ["ConfigReader", "ENV_PREFIX"]
 
@@ -156,6 +157,7 @@ class ConfigReader:
                 "environment_variables",
                 "keys",
                 "limits",
+                "server_settings",
             },
         )
         for ignored in ("litellm_settings", "environment_variables"):
@@ -182,8 +184,16 @@ class ConfigReader:
         router = self.router(top.get("router_settings"), names)
         self.warn_mixed_kinds(deployments, router.fallbacks, registry)
         limits = self.limits(top.get("limits"))
+        server = read_server_settings(self, top.get("server_settings"))
         return ProxyConfig(
-            deployments, master, keys, router, limits, self.source, generated_master_key=generated
+            deployments,
+            master,
+            keys,
+            router,
+            limits,
+            server,
+            self.source,
+            generated_master_key=generated,
         )
 
     def model_list(self, value: Any, registry: ProviderRegistry) -> tuple[Deployment, ...]:

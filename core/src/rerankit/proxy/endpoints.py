@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import sys
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -198,7 +199,11 @@ async def health(app: ProxyApp, exchange: Exchange) -> Reply:
 
 async def metrics(app: ProxyApp, exchange: Exchange) -> Reply:
     """`GET /metrics`: Prometheus text format."""
-    body = app.metrics.render().encode()
+    text = app.metrics.render()
+    guard = sys.modules.get("rerankit.proxy.http_guard")  # loaded when serving on uvicorn
+    if guard is not None:
+        text += "\n".join(guard.REFUSED.render()) + "\n"
+    body = text.encode()
     return 200, body, [(b"content-type", b"text/plain; version=0.0.4; charset=utf-8")]
 
 

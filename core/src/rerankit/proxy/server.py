@@ -1,8 +1,10 @@
 """Starting the proxy: check the config, then run uvicorn (one or several workers).
 
-`rerankit serve` calls `serve`. Config problems raise before anything listens. With
-several workers, each worker process builds its app from the environment that `serve`
-sets (`app_from_environment`), so a generated master key is the same in all of them.
+`rerankit serve` calls `serve`. Config problems (and a bad port or worker count) raise
+before anything listens. With several workers, each worker process builds its app from
+the environment that `serve` sets (`app_from_environment`), so a generated master key and
+the connection limits are the same in all of them. uvicorn speaks HTTP through
+`http_guard.GuardedHttpToolsProtocol`, which enforces the head limits and the connection cap.
 """
 
 from __future__ import annotations
@@ -10,11 +12,13 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from dataclasses import replace
 from typing import Any
 
 from ..errors import ConfigurationError
 from .app import ProxyApp, create_app
 from .config import ProxyConfig, default_config, load_config
+from .server_settings import ServerSettings
 
 __all__ = ["serve", "load", "app_from_environment", "require_extra"]
 
@@ -24,8 +28,9 @@ _ENV_CONFIG = "RERANKIT_PROXY_CONFIG"
 _ENV_KEY = "RERANKIT_PROXY_GENERATED_KEY"
 _ENV_WORKERS = "RERANKIT_PROXY_WORKERS"
 _ENV_LOG_LEVEL = "RERANKIT_PROXY_LOG_LEVEL"
-#: Seconds in-flight requests get to finish after SIGTERM.
-GRACEFUL_SHUTDOWN = 30
+_ENV_SERVER = "RERANKIT_PROXY_SERVER_SETTINGS"
+#: File descriptors kept beyond `max_connections`: upstream pool, listener, logs.
+_SPARE_FILES = 256
 
 
 def require_extra(module: str) -> Any:
@@ -60,6 +65,18 @@ def configure_logging(level: str) -> None:
     logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.getLogger().level))
 
 
+def check_address(port: int, workers: int) -> None:
+    """Refuse a port outside 1..65535 or fewer than one worker, saying what to pass."""
+    if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
+        raise ConfigurationError(
+            f"--port must be a whole number from 1 to 65535, got {port!r}: e.g. --port 4000."
+        )
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ConfigurationError(
+            f"--workers must be a whole number >= 1, got {workers!r}: e.g. --workers 2."
+        )
+
+
 def serve(
     config_path: str | None = None,
     *,
@@ -67,11 +84,37 @@ def serve(
     port: int = 4000,
     workers: int = 1,
     log_level: str = "info",
+    max_header_bytes: int | None = None,
+    max_headers: int | None = None,
+    header_timeout: float | None = None,
+    body_timeout: float | None = None,
+    max_connections: int | None = None,
+    graceful_shutdown_timeout: float | None = None,
 ) -> None:
-    """Check the configuration and serve it until SIGINT/SIGTERM."""
+    """Check the configuration and serve it until SIGINT/SIGTERM.
+
+    The connection settings given here override the file's `server_settings`.
+    """
+    check_address(port, workers)
+    overrides = {
+        "max_header_bytes": max_header_bytes,
+        "max_headers": max_headers,
+        "header_timeout": header_timeout,
+        "body_timeout": body_timeout,
+        "max_connections": max_connections,
+        "graceful_shutdown_timeout": graceful_shutdown_timeout,
+    }
+    ServerSettings().merged(overrides)  # a bad flag stops here, before anything else
     uvicorn = require_extra("uvicorn")
+    require_extra("httptools")  # the parser under http_guard's protocol
+    from . import http_guard
+
     configure_logging(log_level)
     config = load(config_path)
+    settings = config.server.merged(overrides)
+    config = replace(config, server=settings)
+    http_guard.configure(settings)
+    _ensure_file_limit(settings.max_connections)
     if config.generated_master_key:
         # Shown once, on the terminal that started the proxy; never logged.
         print(
@@ -100,14 +143,18 @@ def serve(
         # the app never reads: one wrapper less per request.
         "proxy_headers": False,
         "lifespan": "on",
-        "timeout_graceful_shutdown": GRACEFUL_SHUTDOWN,
+        "timeout_graceful_shutdown": settings.graceful_shutdown_timeout,
+        # Head size and time limits, connection cap: see http_guard. No websockets here.
+        "http": http_guard.GuardedHttpToolsProtocol,
+        "ws": "none",
     }
-    if workers <= 1:
+    if workers == 1:
         uvicorn.run(create_app(config), **options)
         return
     os.environ[_ENV_CONFIG] = config_path or ""
     os.environ[_ENV_WORKERS] = str(workers)
     os.environ[_ENV_LOG_LEVEL] = log_level
+    os.environ[_ENV_SERVER] = settings.to_json()
     if config.generated_master_key:
         os.environ[_ENV_KEY] = config.master_key
     uvicorn.run(
@@ -117,6 +164,40 @@ def serve(
 
 def app_from_environment() -> ProxyApp:
     """The app of one worker process, from what `serve` put in the environment."""
+    from . import http_guard
+
     configure_logging(os.environ.get(_ENV_LOG_LEVEL, "info"))
     config = load(os.environ.get(_ENV_CONFIG) or None, os.environ.get(_ENV_KEY) or None)
+    settings = os.environ.get(_ENV_SERVER)
+    if settings:  # the command line's settings, which win over the file's
+        config = replace(config, server=ServerSettings.from_json(settings))
+    # Runs in the worker before it accepts connections: its protocol uses these limits.
+    http_guard.configure(config.server)
     return create_app(config, workers=int(os.environ.get(_ENV_WORKERS, "1")))
+
+
+def _ensure_file_limit(max_connections: int) -> None:
+    """Raise the soft open-files limit to fit `max_connections`, or warn that it cannot."""
+    try:
+        import resource
+    except ImportError:  # Windows: no such limit to raise
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    needed = max_connections + _SPARE_FILES
+    if soft == resource.RLIM_INFINITY or soft >= needed:
+        return
+    target = needed if hard == resource.RLIM_INFINITY else min(needed, hard)
+    if target > soft:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        except (ValueError, OSError):
+            target = soft
+    if target < needed:
+        logger.warning(
+            "server_settings.max_connections = %d needs about %d open files, but this "
+            "process may open only %d (ulimit -n): connections beyond that fail when "
+            "accepted. Raise the limit or lower max_connections.",
+            max_connections,
+            needed,
+            target,
+        )

@@ -411,3 +411,15 @@ def test_the_deadline_bounds_the_wait_for_a_local_call(gate):
             assert gate.started.is_set() and not gate.release.is_set()
 
     asyncio.run(main())
+
+
+def test_urls_are_shown_without_credentials_or_query():
+    from rerankit.wire import HttpRequest, display_url, url_credentials
+
+    url = "https://admin:pw-s3cret@nim.internal:8443/v1/ranking?key=k-s3cret#frag"
+    assert display_url(url) == "https://nim.internal:8443/v1/ranking"
+    assert url_credentials(url) == "admin:pw-s3cret"
+    assert url_credentials("https://nim.internal/v1") is None
+    assert display_url("http://u:pw-s3cret@[::1/x?q=1") == "http://[::1/x"  # unparseable
+    shown = repr(HttpRequest("POST", url, {"Authorization": "Bearer k"}))
+    assert "s3cret" not in shown and "nim.internal:8443" in shown

@@ -168,8 +168,13 @@ class AsyncClient(ClientBase):
     ) -> RerankResponse:
         provider = prepared.provider
         if isinstance(provider, LocalProvider):
+            # A local fallback is the last resort that answers even after an HTTP model
+            # used up the deadline; the model asked for is held to it.
+            limit = options.deadline.remaining() if not tried else None
             rankings = [
-                rank_part(prepared, p, await self._local(provider, p.request, prepared, options))
+                rank_part(
+                    prepared, p, await self._local(provider, p.request, prepared, options, limit)
+                )
                 for p in prepared.parts
             ]
         else:
@@ -187,8 +192,9 @@ class AsyncClient(ClientBase):
         request: ProviderRequest,
         prepared: Prepared,
         options: CallOptions,
+        limit: float | None,
     ) -> Ranking:
-        """A local provider's ranking, computed off the event loop, within the deadline."""
+        """A local provider's ranking, computed off the event loop, within `limit` seconds."""
         work: Any
         if type(provider).arerank is not LocalProvider.arerank:
             work = provider.arerank(request)  # the provider's own async form
@@ -198,7 +204,7 @@ class AsyncClient(ClientBase):
             # The caller's context (tracing spans, ...) goes along, as asyncio.to_thread does.
             run = functools.partial(contextvars.copy_context().run, provider.rerank, request)
             work = asyncio.get_running_loop().run_in_executor(self._local_pool, run)
-        scope = asyncio.timeout(options.deadline.remaining())
+        scope = asyncio.timeout(limit)
         try:
             async with scope:
                 ranking: Ranking = await work

@@ -252,11 +252,14 @@ def test_non_finite_numbers_are_refused_as_json(client, upstream, template, valu
     assert calls_to(upstream, "ok") == before
 
 
-def test_bm25_parameters_are_checked_for_range(client):
-    body = {"model": "bm25", "query": "q", "documents": ["q a", "b"], "k1": -1}
+@pytest.mark.parametrize(
+    ("k1", "message"), [(-1, "'k1' must be >= 0"), (10**400, "'k1' must be a finite number")]
+)
+def test_bm25_parameters_are_checked_for_range(client, k1, message):
+    body = {"model": "bm25", "query": "q", "documents": ["q a", "b"], "k1": k1}
     r = client.post("/v1/rerank", json=body)
     assert r.status_code == 422, r.text
-    assert "'k1' must be >= 0" in r.json()["error"]["message"]
+    assert message in r.json()["error"]["message"]
 
 
 def test_a_long_bm25_request_does_not_stall_other_requests(client, proxy):

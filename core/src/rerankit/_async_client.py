@@ -70,9 +70,9 @@ class AsyncClient(ClientBase):
     ```
 
     Takes the same options as `Client` (`timeout`, `max_retries`, `fallbacks`,
-    `max_documents_per_request`, `max_concurrency`, `max_response_bytes`, ...), per
-    client and per call. A local provider's `rerank` runs on a worker thread, within the
-    call's `timeout`.
+    `max_documents_per_request`, `max_concurrency`, ...), per client and per call, and
+    `max_response_bytes` per client. A local provider's `rerank` runs on a worker thread,
+    within the call's `timeout`.
     """
 
     def __init__(

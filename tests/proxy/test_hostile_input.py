@@ -233,12 +233,33 @@ def test_nesting_within_the_limit_passes(client):
 
 
 @pytest.mark.parametrize("value", [b"NaN", b"Infinity", b"-Infinity", b"1e999"])
-def test_bm25_k1_must_be_finite(client, value):
-    r = post(
-        client, b'{"model": "bm25", "query": "q", "documents": ["q a", "b"], "k1": ' + value + b"}"
-    )
+@pytest.mark.parametrize(
+    "template",
+    [
+        # a provider parameter (BM25 would take NaN for k1)
+        b'{"model": "bm25", "query": "q", "documents": ["q a", "b"], "k1": %s}',
+        # a document field echoed in the answer (no JSON encoder writes NaN)
+        b'{"model": "ok", "query": "q", "documents": [{"text": "a", "score": %s}], '
+        b'"return_documents": true}',
+    ],
+)
+def test_non_finite_numbers_are_refused_as_json(client, upstream, template, value):
+    """Not JSON (NaN, Infinity) or not a float (1e999): refused before any upstream call."""
+    before = calls_to(upstream, "ok")
+    r = post(client, template % value)
+    assert r.status_code == 400, r.text
+    assert r.json()["error"]["code"] == "invalid_json"
+    assert calls_to(upstream, "ok") == before
+
+
+@pytest.mark.parametrize(
+    ("k1", "message"), [(-1, "'k1' must be >= 0"), (10**400, "'k1' must be a finite number")]
+)
+def test_bm25_parameters_are_checked_for_range(client, k1, message):
+    body = {"model": "bm25", "query": "q", "documents": ["q a", "b"], "k1": k1}
+    r = client.post("/v1/rerank", json=body)
     assert r.status_code == 422, r.text
-    assert "'k1' must be a finite number" in r.json()["error"]["message"]
+    assert message in r.json()["error"]["message"]
 
 
 def test_a_long_bm25_request_does_not_stall_other_requests(client, proxy):

@@ -72,9 +72,9 @@ class AsyncClient(ClientBase):
     ```
 
     Takes the same options as `Client` (`timeout`, `max_retries`, `fallbacks`,
-    `max_documents_per_request`, `max_concurrency`, `max_response_bytes`, ...), per
-    client and per call. A local provider's `rerank` runs on a worker thread, within the
-    call's `timeout`.
+    `max_documents_per_request`, `max_concurrency`, ...), per client and per call, and
+    `max_response_bytes` per client. A local provider's `rerank` runs on a worker thread,
+    within the call's `timeout`.
     """
 
     def __init__(
@@ -197,8 +197,13 @@ class AsyncClient(ClientBase):
     ) -> RerankResponse:
         provider = prepared.provider
         if isinstance(provider, LocalProvider):
+            # A local fallback is the last resort that answers even after an HTTP model
+            # used up the deadline; the model asked for is held to it.
+            limit = options.deadline.remaining() if not tried else None
             rankings = [
-                rank_part(prepared, p, await self._local(provider, p.request, prepared, options))
+                rank_part(
+                    prepared, p, await self._local(provider, p.request, prepared, options, limit)
+                )
                 for p in prepared.parts
             ]
         else:
@@ -220,8 +225,9 @@ class AsyncClient(ClientBase):
         request: ProviderRequest,
         prepared: Prepared,
         options: CallOptions,
+        limit: float | None,
     ) -> Ranking:
-        """A local provider's ranking, computed off the event loop, within the deadline."""
+        """A local provider's ranking, computed off the event loop, within `limit` seconds."""
         work: Any
         if type(provider).arerank is not LocalProvider.arerank:
             work = provider.arerank(request)  # the provider's own async form
@@ -231,7 +237,7 @@ class AsyncClient(ClientBase):
             # The caller's context (tracing spans, ...) goes along, as asyncio.to_thread does.
             run = functools.partial(contextvars.copy_context().run, provider.rerank, request)
             work = asyncio.get_running_loop().run_in_executor(self._local_pool, run)
-        scope = asyncio.timeout(options.deadline.remaining())
+        scope = asyncio.timeout(limit)
         try:
             async with scope:
                 ranking: Ranking = await work

@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Sequence
-from math import isfinite
+from math import isfinite, isnan
 from typing import Any
 
 from .errors import InvalidResponseError, ProviderError
@@ -71,7 +71,8 @@ def checked_scores(
         else:
             value = float(score)
         if not isfinite(value):  # NaN, Infinity, 1e999: no order, and no JSON to write
-            raise _bad(provider, model, f"the score of index {index} is {score!r}, not finite")
+            what = "not a number" if isnan(value) else "not finite"
+            raise _bad(provider, model, f"the score of index {index} is {score!r}, {what}")
         seen.add(index)
         append((index, value))
     wanted = size if not ranking.partial else min(size, top_n or size)

@@ -71,8 +71,9 @@ class Param:
                 f"Parameter {name!r} must be one of {allowed}; got {value!r}.", parameter=name
             )
         number: Any = value  # isinstance above narrowed `value` to object
-        if isinstance(number, float) and not math.isfinite(number):
-            # NaN passes every comparison below; no provider parameter means infinity.
+        if isinstance(number, int | float) and not _finite(number):
+            # NaN passes every comparison below; no provider parameter means infinity
+            # (nor an integer too large to be a float, as 10**400).
             raise InvalidParameterError(
                 f"Parameter {name!r} must be a finite number; got {value!r}.", parameter=name
             )
@@ -200,6 +201,13 @@ class LocalProvider(Provider):
     async def arerank(self, request: ProviderRequest) -> Ranking:
         """Score the documents from async code; by default calls `rerank`."""
         return self.rerank(request)
+
+
+def _finite(number: float) -> bool:
+    try:
+        return math.isfinite(number)
+    except OverflowError:  # an int beyond any float
+        return False
 
 
 def _find_message(body: Any) -> str | None:

@@ -90,7 +90,7 @@ class HttpRequest:
 
     def __repr__(self) -> str:
         return (
-            f"HttpRequest(method={self.method!r}, url={self.url!r}, "
+            f"HttpRequest(method={self.method!r}, url={display_url(self.url)!r}, "
             f"headers={redact_headers(self.headers)!r})"
         )
 

@@ -20,6 +20,7 @@ an upstream is called and bills for it.
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -97,7 +98,7 @@ def load_json(body: bytes) -> dict[str, Any]:
     Also refused (400): nesting deeper than `MAX_JSON_DEPTH` and lone surrogates.
     """
     try:
-        data = json.loads(body)
+        data = json.loads(body, parse_constant=_no_constant, parse_float=_finite)
     except RecursionError:  # the parser's own stack ran out, long past our limit
         raise _too_deep() from None
     except (ValueError, UnicodeDecodeError) as exc:
@@ -112,6 +113,19 @@ def load_json(body: bytes) -> dict[str, Any]:
     if surrogates or body.count(b"[") + body.count(b"{") > MAX_JSON_DEPTH:
         _check_tree(data, surrogates)
     return data
+
+
+def _no_constant(name: str) -> Any:
+    # Python's parser accepts NaN and Infinity, which are not JSON and could not be
+    # written back in an answer (a document object is echoed as sent).
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e999
+        raise ValueError(f"the number {text[:24]} is out of range")
+    return value
 
 
 def _check_tree(data: Any, surrogates: bool) -> None:

@@ -37,7 +37,7 @@ class LocalBM25Provider(LocalProvider):
         k1, b = request.params.get("k1", 1.5), request.params.get("b", 0.75)
         try:
             params = BM25Params(k1=k1, b=b)
-        except ValueError as exc:  # NaN, infinity or out of range, however it got here
+        except (ValueError, OverflowError) as exc:  # NaN, infinity, out of range
             name = "k1" if " k1 " in str(exc) else "b"
             raise InvalidParameterError(f"{exc}.", parameter=name) from None
         scores = bm25_scores(request.query, request.documents, params)

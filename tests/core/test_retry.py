@@ -155,6 +155,12 @@ def test_retry_after_beyond_the_deadline_fails_at_once_with_the_real_error():
     assert info.value.retry_after == 30
 
 
+def test_a_long_retry_after_is_capped_at_the_backoff_ceiling_without_a_deadline():
+    policy = RetryPolicy(max_retries=2, backoff=0.5, backoff_max=4.0)
+    error = RateLimitError("x", status_code=429, retry_after=60.0)
+    assert policy.delay(error, 0, Deadline(None)) == 4.0
+
+
 def test_backoff_is_full_jitter_exponential_and_capped():
     policy = RetryPolicy(max_retries=10, backoff=0.5, backoff_max=4.0, rng=random.Random(7))
     error = ServerError("x", status_code=503)

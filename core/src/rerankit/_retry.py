@@ -8,9 +8,10 @@ the deployment's rejected credentials and answers we cannot parse are not.
 
 The wait before retry `n` (0-based) is "full jitter" exponential backoff,
 `uniform(0, min(backoff_max, backoff * 2**n))`, unless the upstream said `Retry-After`
-(seconds or an HTTP date, parsed into `RateLimitError.retry_after` / `ProviderError.retry_after`),
-which wins. A wait that would outlast the call's deadline is not taken: the call gives up at
-once with the last error rather than sleeping into a certain timeout.
+(seconds or an HTTP date, parsed into `RateLimitError.retry_after` /
+`ProviderError.retry_after`), which wins, capped at `backoff_max` too (a call may have no
+deadline). A wait that would outlast the call's deadline is not taken: the call gives up
+at once with the last error rather than sleeping into a certain timeout.
 """
 
 from __future__ import annotations
@@ -97,9 +98,10 @@ class RetryPolicy:
         """Seconds to wait before retry number `retry` (0-based), or None to give up now."""
         if retry >= self.max_retries or not is_retryable(error):
             return None
-        wait = error.retry_after
-        if wait is None:
+        if error.retry_after is None:
             wait = backoff_delay(retry, self.backoff, self.backoff_max, self.rng)
+        else:  # the upstream's word, within the backoff's own cap (a call may have no deadline)
+            wait = min(error.retry_after, self.backoff_max)
         remaining = deadline.remaining()
         if remaining is not None and wait >= remaining:
             return None  # sleeping would outlast the call: fail now, with the real error

@@ -101,3 +101,15 @@ def test_resolving_a_provider_stays_light():
         "print(type(p).__name__, sorted(m for m in ('httpx', 'pydantic') if m in sys.modules))"
     )
     assert out == "NvidiaNimProvider []"
+
+
+def test_call_arguments_are_exactly_the_clients_own_keywords():
+    import inspect
+
+    from rerankit import AsyncClient, Client, rerank
+    from rerankit.provider import CALL_ARGUMENTS
+
+    for function in (Client.rerank, AsyncClient.rerank):
+        keywords = set(inspect.signature(function).parameters) - {"self", "params"}
+        assert keywords == CALL_ARGUMENTS, function
+    assert callable(rerank)

@@ -25,6 +25,7 @@ from .errors import InvalidParameterError
 from .wire import HttpRequest, HttpResponse
 
 __all__ = [
+    "CALL_ARGUMENTS",
     "Param",
     "ScoreKind",
     "ProviderRequest",
@@ -33,6 +34,29 @@ __all__ = [
     "HttpProvider",
     "LocalProvider",
 ]
+
+#: The unified call's own arguments (`Client.rerank`'s keywords, kept in step by a test):
+#: never a provider parameter's name. Adapters and gateways refuse them inside a
+#: provider-parameter mapping, where they would bypass their own option (a key there
+#: would escape masking).
+CALL_ARGUMENTS = frozenset(
+    {
+        "model",
+        "query",
+        "documents",
+        "top_n",
+        "return_documents",
+        "api_key",
+        "api_base",
+        "timeout",
+        "max_retries",
+        "fallbacks",
+        "max_documents_per_request",
+        "max_concurrency",
+        "drop_params",
+        "normalize",
+    }
+)
 
 #: What a provider's scores mean: probabilities in 0..1, raw logits (unbounded),
 #: BM25 (unbounded, >= 0), or unknown. A response may also say "minmax": scaled to 0..1

@@ -12,29 +12,13 @@ from pydantic import ConfigDict, Field, SecretStr, field_validator
 
 import rerankit
 from rerankit.errors import ConfigurationError, InvalidRequestError
+from rerankit.provider import CALL_ARGUMENTS
 
 if TYPE_CHECKING:
     # langchain_core.callbacks loads LangChain's tracers (langsmith): seconds at import.
     from langchain_core.callbacks import Callbacks
 
 __all__ = ["RerankitRerank"]
-
-#: Call arguments with an option of their own: in `params` they would bypass it (a key
-#: there would not be masked, a `top_n` would fight the field).
-_OWN_OPTIONS = frozenset(
-    {
-        "model",
-        "query",
-        "documents",
-        "top_n",
-        "return_documents",
-        "api_key",
-        "api_base",
-        "timeout",
-        "max_retries",
-        "fallbacks",
-    }
-)
 
 
 class RerankitRerank(BaseDocumentCompressor):
@@ -98,7 +82,7 @@ class RerankitRerank(BaseDocumentCompressor):
     @field_validator("params")
     @classmethod
     def _params_are_provider_params(cls, value: dict[str, Any]) -> dict[str, Any]:
-        taken = sorted(_OWN_OPTIONS & set(value))
+        taken = sorted(CALL_ARGUMENTS & set(value))
         if taken:
             raise ValueError(
                 f"params holds {taken}: pass them as RerankitRerank's own options "

@@ -14,28 +14,12 @@ from llama_index.core.schema import MetadataMode, NodeWithScore, QueryBundle
 
 import rerankit
 from rerankit.errors import ConfigurationError, InvalidRequestError
+from rerankit.provider import CALL_ARGUMENTS
 
 __all__ = ["RerankitRerank", "SCORE_KIND_KEY"]
 
 # get_dispatcher is re-exported by llama-index-core without __all__ (hence the ignore).
 dispatcher = get_dispatcher(__name__)
-
-#: Call arguments with an option of their own: in `params` they would bypass it (a key
-#: there would not be masked or excluded from serialisation).
-_OWN_OPTIONS = frozenset(
-    {
-        "model",
-        "query",
-        "documents",
-        "top_n",
-        "return_documents",
-        "api_key",
-        "api_base",
-        "timeout",
-        "max_retries",
-        "fallbacks",
-    }
-)
 
 #: The metadata key of each returned node that says what its score means.
 SCORE_KIND_KEY = "score_kind"
@@ -107,7 +91,7 @@ class RerankitRerank(BaseNodePostprocessor):
     @field_validator("params")
     @classmethod
     def _params_are_provider_params(cls, value: dict[str, Any]) -> dict[str, Any]:
-        taken = sorted(_OWN_OPTIONS & set(value))
+        taken = sorted(CALL_ARGUMENTS & set(value))
         if taken:
             raise ValueError(
                 f"params holds {taken}: pass them as RerankitRerank's own options "

@@ -12,26 +12,12 @@ from haystack.utils import Secret, deserialize_secrets_inplace
 
 import rerankit
 from rerankit.errors import ConfigurationError, InvalidParameterError, InvalidRequestError
+from rerankit.provider import CALL_ARGUMENTS
 
 __all__ = ["RerankitRanker", "SCORE_KIND_KEY"]
 
-#: Call arguments with an option of their own: in `params` they would bypass it (a key
-#: there would be serialised in clear).
-_OWN_OPTIONS = frozenset(
-    {
-        "model",
-        "query",
-        "documents",
-        "top_n",
-        "top_k",
-        "return_documents",
-        "api_key",
-        "api_base",
-        "timeout",
-        "max_retries",
-        "fallbacks",
-    }
-)
+#: Options of the ranker's own: rerankit's call arguments, and Haystack's `top_k`.
+_OWN_OPTIONS = CALL_ARGUMENTS | {"top_k"}
 
 #: The meta key of each returned document that says what its score means.
 SCORE_KIND_KEY = "score_kind"

@@ -39,16 +39,17 @@ _WINDOW_CAP = 1000
 
 @dataclass(frozen=True, slots=True)
 class HealthSettings:
-    """The outlier-detection knobs (the router settings of the same names)."""
+    """The outlier-detection knobs: the router settings of the same names (their defaults
+    and meanings are in `config.RouterSettings`, the one place that holds them)."""
 
-    failure_rate_threshold: float = 0.5
-    minimum_requests: int = 10
-    failure_window: float = 30.0
-    allowed_fails: int = 5
-    cooldown_time: float = 5.0
-    max_cooldown_time: float = 300.0
-    max_ejection_percent: float = 50.0
-    half_open_requests: int = 3
+    failure_rate_threshold: float
+    minimum_requests: int
+    failure_window: float
+    allowed_fails: int
+    cooldown_time: float
+    max_cooldown_time: float
+    max_ejection_percent: float
+    half_open_requests: int
 
 
 class DeploymentHealth:

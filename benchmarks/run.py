@@ -1,6 +1,6 @@
 """Run rerankit's benchmark suite: `uv run python benchmarks/run.py [options]`.
 
-Scenarios: upstream, import, sync, async, large, proxy, peers, onnx (default: all;
+Scenarios: upstream, import, sync, async, large, proxy, peers, onnx, bm25 (default: all;
 `--scenario` picks).
 Prints a table per scenario and the targets; `--json FILE` writes every figure,
 `--write-docs` rewrites the generated section of docs/benchmarks.md, `--quick` is a
@@ -28,6 +28,7 @@ from benchmarks import report  # noqa: E402
 from benchmarks.report import Result  # noqa: E402
 from benchmarks.scenarios import (  # noqa: E402
     async_throughput,
+    bm25_peers,
     imports,
     large_sets,
     onnx_inference,
@@ -46,6 +47,7 @@ SCENARIOS: dict[str, Callable[[argparse.Namespace], Result]] = {
     "proxy": lambda a: proxy.run(a.quick),
     "peers": lambda a: peers.run(a.quick, install=a.install_peers),
     "onnx": lambda a: onnx_inference.run(a.quick),
+    "bm25": lambda a: bm25_peers.run(a.quick),
 }
 DOCS = ROOT / "docs" / "benchmarks.md"
 QUICK_NOTE = ", quick mode: numbers meaningless"

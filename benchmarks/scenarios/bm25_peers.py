@@ -10,8 +10,8 @@ are ~100-word documents drawn from a Zipf-distributed vocabulary (seeded), 5-wor
 - rank_bm25: `BM25Okapi` on `str.lower().split()` tokens, `get_scores` (its IDF differs:
   ln((N - df + 0.5) / (df + 0.5)) with a floor, so rankings may differ slightly).
 
-"same top 10" compares each peer's ten best documents with rerankit's, on the peer's own
-tokens fed to rerankit's scorer where the tokenisers differ only in punctuation.
+"same top 10" is the share of each contender's ten best documents among rerankit's ten
+best (the generated text has no punctuation, so the tokenisers agree on it).
 """
 
 from __future__ import annotations
@@ -104,7 +104,7 @@ def run(quick: bool) -> Result:
         for _ in range(rounds):  # interleaved rounds: the machine's load hits all alike
             for name, contender in CONTENDERS.items():
                 started = time.perf_counter()
-                scores = contender(query, docs)
+                contender(query, docs)
                 timings[name].append(time.perf_counter() - started)
         ours = statistics.median(timings["rerankit local/bm25 (pure Python)"])
         for name, contender in CONTENDERS.items():

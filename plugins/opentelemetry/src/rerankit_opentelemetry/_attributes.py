@@ -8,6 +8,8 @@ reads the query, the documents' texts or the API key: only counts, names and add
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from opentelemetry.util.types import AttributeValue
@@ -50,7 +52,8 @@ def provider_name(prefix: str) -> str:
     return _PROVIDER_NAMES.get(prefix, prefix)
 
 
-def server(url: str | None) -> Attributes:
+@lru_cache(maxsize=256)  # a process talks to a few upstreams; parsing is half the cost
+def server(url: str | None) -> Mapping[str, AttributeValue]:
     """`server.address` and `server.port` of a URL (already without credentials)."""
     if not url:
         return {}

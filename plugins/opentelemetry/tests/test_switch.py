@@ -8,6 +8,7 @@ import sys
 import textwrap
 from importlib.metadata import entry_points
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -80,12 +81,12 @@ print(json.dumps([[s.name, s.parent.span_id if s.parent else None, s.context.spa
 """
 
 
-def run_script(value: str) -> list[list[object]]:
+def run_script(value: str, script: str = SCRIPT) -> Any:
     # only the two plugins it needs, so the script does not depend on the others
     env = {"PATH": "/usr/bin:/bin", "RERANKIT_OTEL": value}
     env["RERANKIT_LOAD_PLUGINS"] = "local,opentelemetry"
     done = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(SCRIPT)],
+        [sys.executable, "-c", textwrap.dedent(script)],
         env=env,
         capture_output=True,
         text=True,
@@ -93,7 +94,7 @@ def run_script(value: str) -> list[list[object]]:
         cwd=ROOT,
     )
     assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)  # type: ignore[no-any-return]
+    return json.loads(done.stdout)
 
 
 def test_rerankit_otel_1_traces_every_call_with_the_global_provider():
@@ -106,3 +107,19 @@ def test_rerankit_otel_1_traces_every_call_with_the_global_provider():
 
 def test_installed_but_not_switched_on_traces_nothing():
     assert [name for name, _, _ in run_script("0")] == ["job"]
+
+
+def test_switched_off_the_loaded_plugin_imports_no_opentelemetry():
+    script = """
+    import json, sys
+    import rerankit
+    rerankit.rerank("local/bm25", "q", ["a", "b"])
+    from rerankit.plugins import get_lifecycle, get_plugin_manager
+    print(json.dumps([
+        get_plugin_manager().get_plugin("opentelemetry") is not None,
+        get_lifecycle().active,
+        "opentelemetry" in sys.modules,
+    ]))
+    """
+    # loaded, but no hook: the clients skip the life-cycle hooks; no OpenTelemetry import
+    assert run_script("", script) == [True, False, False]

@@ -1,48 +1,28 @@
-"""Turning tracing on for every client of the process: `instrument()` or `RERANKIT_OTEL=1`.
+"""Tracing every client of the process: `instrument()` and `uninstrument()`.
 
-Installing the distribution alone traces nothing, as with OpenTelemetry's own
-instrumentation packages: the `rerankit` entry point loads the package, which then
-implements no hook unless `RERANKIT_OTEL` is on (read once, when rerankit loads its plugins
-at the first call), so the clients skip the life-cycle hooks entirely.
+`instrument()` registers a `RerankitInstrumentor` in rerankit's plugin manager (the public
+`rerankit.plugins` API); `RERANKIT_OTEL=1` does the same through the package's own hooks
+(see `__init__`). Either is undone by `uninstrument()`.
 """
 
 from __future__ import annotations
 
-import os
 import sys
 import threading
 import warnings
 
 from opentelemetry import metrics, trace
 
-from rerankit import RerankitWarning
 from rerankit.plugins import get_plugin_manager, refresh_lifecycle
 
+from ._environment import ENVIRONMENT_VARIABLE
 from ._instrumentor import RerankitInstrumentor
 
-__all__ = ["ENVIRONMENT_VARIABLE", "enabled_by_environment", "instrument", "uninstrument"]
+__all__ = ["instrument", "uninstrument"]
 
-ENVIRONMENT_VARIABLE = "RERANKIT_OTEL"
 #: The name `instrument()` registers its instrumentor under in rerankit's plugin manager.
 PLUGIN_NAME = "opentelemetry.instrument"
-_ON = frozenset({"1", "true", "yes", "on"})
-_OFF = frozenset({"", "0", "false", "no", "off"})
 _lock = threading.Lock()
-
-
-def enabled_by_environment() -> bool:
-    """Whether `RERANKIT_OTEL` asks for every client to be traced (a typo is warned about)."""
-    value = os.environ.get(ENVIRONMENT_VARIABLE, "").strip().lower()
-    if value in _ON:
-        return True
-    if value not in _OFF:
-        warnings.warn(
-            f"{ENVIRONMENT_VARIABLE}={value!r} is not understood, so rerank calls are not "
-            f"traced: set it to 1 to trace every client, or 0 (or unset it) not to.",
-            RerankitWarning,
-            stacklevel=2,
-        )
-    return False
 
 
 def _package() -> object:
@@ -69,6 +49,8 @@ def instrument(
             current = getattr(package, "_from_environment", None)
         if isinstance(current, RerankitInstrumentor):
             if tracer_provider is not None or meter_provider is not None or not propagate:
+                from rerankit import RerankitWarning
+
                 warnings.warn(
                     "rerankit is instrumented already (by an earlier instrument() or by "
                     f"{ENVIRONMENT_VARIABLE}=1), so these arguments are not used: call "

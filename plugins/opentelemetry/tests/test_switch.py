@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -123,3 +124,50 @@ def test_switched_off_the_loaded_plugin_imports_no_opentelemetry():
     """
     # loaded, but no hook: the clients skip the life-cycle hooks; no OpenTelemetry import
     assert run_script("", script) == [True, False, False]
+
+
+AUTO_SCRIPT = """
+import json
+import shutil
+import rerankit
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+exporter = InMemorySpanExporter()
+provider = TracerProvider()
+provider.add_span_processor(SimpleSpanProcessor(exporter))
+trace.set_tracer_provider(provider)
+rerankit.rerank("local/bm25", "gpu", ["gpu memory", "cats"])
+print(json.dumps([s.name for s in exporter.get_finished_spans()]))
+"""
+
+
+def run_auto_instrumented(**env: str) -> list[str]:
+    command = shutil.which("opentelemetry-instrument")
+    if command is None:
+        pytest.skip("opentelemetry-instrumentation is not installed")
+    bin_dir = str(Path(sys.executable).parent)
+    environment = {"PATH": f"{bin_dir}:/usr/bin:/bin", "RERANKIT_OTEL": "", **env}
+    environment["RERANKIT_LOAD_PLUGINS"] = "local,opentelemetry"
+    done = subprocess.run(
+        [command, sys.executable, "-c", AUTO_SCRIPT],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def test_opentelemetry_instrument_turns_it_on():
+    (entry,) = [e for e in entry_points(group="opentelemetry_instrumentor") if e.name == "rerankit"]
+    assert entry.dist.name == "rerankit-opentelemetry"
+    assert run_auto_instrumented() == ["rerank bm25"]
+
+
+def test_opentelemetry_instrument_leaves_it_out_when_disabled():
+    assert run_auto_instrumented(OTEL_PYTHON_DISABLED_INSTRUMENTATIONS="rerankit") == []

@@ -3,7 +3,8 @@
 Spans follow the GenAI semantic conventions (`gen_ai.operation.name = "rerank"`) and the
 HTTP client conventions; W3C trace context reaches the upstreams. Turn it on per client,
 `rerankit.Client(plugins=[RerankitInstrumentor()])`, or for every client with
-`instrument()` or `RERANKIT_OTEL=1`. Installed but not turned on, it does nothing.
+`instrument()`, `RERANKIT_OTEL=1` or `opentelemetry-instrument`. Installed but not turned
+on, it does nothing.
 See https://github.com/rerankit/rerankit/blob/main/docs/opentelemetry.md
 
 This module is what the `rerankit` entry point registers. Switched off, it implements no

@@ -77,6 +77,9 @@ trace.set_tracer_provider(provider)  # after the plugin was loaded: still used
 with trace.get_tracer("app").start_as_current_span("job"):
     rerankit.rerank("local/bm25", "gpu", ["gpu memory", "cats"])
     asyncio.run(rerankit.arerank("local/bm25", "gpu", ["gpu memory"]))
+import rerankit_opentelemetry
+rerankit_opentelemetry.uninstrument()  # undoes RERANKIT_OTEL=1 too
+rerankit.rerank("local/bm25", "after", ["uninstrument"])
 print(json.dumps([[s.name, s.parent.span_id if s.parent else None, s.context.span_id]
                   for s in exporter.get_finished_spans()]))
 """
@@ -171,3 +174,18 @@ def test_opentelemetry_instrument_turns_it_on():
 
 def test_opentelemetry_instrument_leaves_it_out_when_disabled():
     assert run_auto_instrumented(OTEL_PYTHON_DISABLED_INSTRUMENTATIONS="rerankit") == []
+
+
+def test_the_auto_instrumentor_takes_the_loaders_keywords(telemetry):
+    from rerankit_opentelemetry._auto import AutoInstrumentor
+
+    auto = AutoInstrumentor()
+    try:
+        auto.instrument(skip_dep_check=True, tracer_provider=telemetry.tracer_provider)
+        rerankit.rerank("local/bm25", "gpu", ["gpu memory", "cats"])
+    finally:
+        auto.uninstrument()
+    assert [s.name for s in telemetry.spans()] == ["rerank bm25"]
+    with pytest.warns(rerankit.RerankitWarning, match="does not use excluded_urls"):
+        auto.instrument(excluded_urls="x")
+    auto.uninstrument()

@@ -9,6 +9,8 @@ opentelemetry-instrumentation, whose loader only needs these two methods.
 
 from __future__ import annotations
 
+import warnings
+
 from opentelemetry import metrics, trace
 
 from ._switch import instrument, uninstrument
@@ -22,8 +24,19 @@ class AutoInstrumentor:
     def instrument(self, **kwargs: object) -> None:
         """Trace every client; `tracer_provider=` and `meter_provider=` as in `instrument()`.
 
-        Other keywords the loader passes (`skip_dep_check`) do not apply and are ignored.
+        `skip_dep_check`, which the loader passes, does not apply (no instrumented library's
+        version to check); any other keyword is warned about and not used.
         """
+        unknown = sorted(set(kwargs) - {"tracer_provider", "meter_provider", "skip_dep_check"})
+        if unknown:
+            from rerankit import RerankitWarning
+
+            warnings.warn(
+                f"rerankit-opentelemetry does not use {', '.join(unknown)}: only "
+                "tracer_provider and meter_provider configure it.",
+                RerankitWarning,
+                stacklevel=2,
+            )
         tracer_provider = kwargs.get("tracer_provider")
         meter_provider = kwargs.get("meter_provider")
         instrument(

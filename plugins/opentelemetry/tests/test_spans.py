@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, StatusCode
@@ -169,3 +171,29 @@ def test_no_key_or_url_credential_reaches_any_span(telemetry, nim):
     assert NIM_KEY not in text
     assert "url-secret" not in text
     assert f"{nim.url}/v1/retrieval" in text  # the URL is there, without its userinfo
+
+
+def test_chunks_still_in_flight_when_the_call_fails_end_their_spans(telemetry, nim):
+    # The first request to arrive fails at once; the two others are still waiting for
+    # their answer when the call fails (and its span ends), and end afterwards.
+    nim.enqueue_faults(["status:500", "slow:0.3", "slow:0.3"])
+    with nim_client(telemetry, max_retries=0) as client, pytest.raises(ServerError):
+        client.rerank(
+            MODEL,
+            QUERY,
+            DOCS,
+            api_base=nim.url,
+            api_key=NIM_KEY,
+            max_documents_per_request=1,
+            max_concurrency=3,
+        )
+    deadline = time.monotonic() + 10
+    while len(telemetry.spans()) < 4 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    call = telemetry.span(CALL_SPAN)
+    attempts = [s for s in telemetry.spans() if s.name == "POST"]
+    assert len(attempts) == 3
+    assert {a.parent.span_id for a in attempts} == {call.context.span_id}
+    outcomes = sorted(str(a.attributes.get("http.response.status_code")) for a in attempts)
+    assert outcomes == ["500", "None", "None"]  # the others were cut off: closed, or cancelled
+    assert all(a.status.status_code is StatusCode.ERROR for a in attempts)

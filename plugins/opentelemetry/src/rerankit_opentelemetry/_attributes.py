@@ -123,9 +123,9 @@ def error_type(error: BaseException) -> str:
     return type(error).__qualname__
 
 
-def error_description(error: BaseException) -> str:
+def error_description(error: BaseException, *, with_type: bool = True) -> str:
     """A span status description: the error's message (rerankit's never hold the key)."""
-    text = f"{type(error).__qualname__}: {error}"
+    text = f"{type(error).__qualname__}: {error}" if with_type else str(error)
     return text if len(text) <= MAX_DESCRIPTION else text[: MAX_DESCRIPTION - 3] + "..."
 
 

@@ -122,7 +122,7 @@ class RerankitInstrumentor:
             kind=SpanKind.CLIENT,
             attributes=attempt_attributes(call, attempt),
         )
-        attempt.state[STATE_KEY] = span
+        attempt.state[STATE_KEY] = (self, span)
         if self.propagate:
             current = trace.set_span_in_context(span, traced.parent)
             propagate.inject(attempt.headers, context=current)
@@ -130,9 +130,12 @@ class RerankitInstrumentor:
     @hookimpl
     def rerank_attempt_finished(self, call: CallContext, attempt: AttemptContext) -> None:
         """End the attempt's span with its status code or error."""
-        span = attempt.state.pop(STATE_KEY, None) if self._traced(call) else None
-        if not isinstance(span, Span):
+        # Not through the call's state: a chunk still in flight when its call has already
+        # failed (and ended) ends its attempt afterwards, and its span must end too.
+        mine = attempt.state.get(STATE_KEY)
+        if not (isinstance(mine, tuple) and mine[0] is self):
             return
+        span: Span = attempt.state.pop(STATE_KEY)[1]
         status, error = attempt.status_code, attempt.error
         if span.is_recording():
             if status is not None:
@@ -159,7 +162,10 @@ class RerankitInstrumentor:
                 # The type and message only: a stack trace would carry source lines.
                 span.add_event(
                     "exception",
-                    {"exception.type": error_type(error), "exception.message": str(error)},
+                    {
+                        "exception.type": error_type(error),
+                        "exception.message": error_description(error, with_type=False),
+                    },
                 )
                 span.set_status(Status(StatusCode.ERROR, error_description(error)))
         span.end()

@@ -145,8 +145,16 @@ async def test_a_cached_ranking_answers_before_any_io(is_async):
 
 @pytest.mark.parametrize("scores", [[(0, 0.1), (1, 0.2)], [(0, 0.1), (1, float("nan")), (2, 0.3)]])
 def test_a_cached_ranking_is_checked_like_a_providers(scores):
-    with registered_plugin(Cache(scores)), client([], []) as c, pytest.raises(InvalidResponseError):
+    recorder = HookRecorder()
+    with (
+        registered_plugin(Cache(scores)),
+        registered_plugin(recorder),
+        client([], []) as c,
+        pytest.raises(InvalidResponseError),
+    ):
         c.rerank("echo/m", "q", DOCS)
+    (call,) = recorder.calls()  # the call still ends, with its error
+    assert isinstance(call.error, InvalidResponseError) and call.cached
 
 
 class Broken:

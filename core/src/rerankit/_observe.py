@@ -61,7 +61,11 @@ def observed_start(
         return call, None
     call.cached = True
     call.ranking = ranking
-    return call, cached_response(prepared, ranking, normalize)
+    try:
+        return call, cached_response(prepared, ranking, normalize)
+    except BaseException as error:  # an invalid cached answer fails the call: say so
+        observed_end(hooks, call, None, error)
+        raise
 
 
 def observed_end(

@@ -18,8 +18,10 @@ Three kinds of hook:
   `rerank_call_started`, `rerank_cached_ranking` (may answer before any I/O),
   `rerank_call_finished`, `rerank_attempt_started`, `rerank_attempt_finished`. They get a
   `rerankit.lifecycle.CallContext` (and an `AttemptContext`), never the API key. They are
-  plain functions, called on the calling thread (the event loop's, for `AsyncClient`):
-  keep them quick. One that raises is logged once and the call goes on, except
+  plain functions, called on the calling thread (the event loop's, for `AsyncClient`;
+  the attempt hooks of a sync call split into chunks run on its chunk threads, and a
+  chunk cut off by another's failure may report its attempt after the call ended):
+  keep them quick and thread-safe. One that raises is logged once and the call goes on, except
   `rerank_cached_ranking`, whose answer is checked like a provider's.
 """
 

@@ -25,6 +25,8 @@ __all__ = [
     "get_plugin_manager",
     "get_lifecycle",
     "refresh_lifecycle",
+    "register_plugin",
+    "unregister_plugin",
     "plugin_distribution",
     "reset_plugin_manager",
 ]
@@ -61,6 +63,37 @@ def refresh_lifecycle() -> None:
     """Look the life-cycle hooks up again after registering or removing a plugin in code."""
     global _lifecycle
     _lifecycle = None
+
+
+def register_plugin(plugin: object, name: str | None = None) -> str:
+    """Register `plugin` (a module or object with `@rerankit.hookimpl`s) for the whole process.
+
+    Every client, sync and async, sees its life-cycle hooks from the next call on (the
+    installed plugins stay loaded). Returns the name it is registered under. A hook name
+    the spec does not know is a `PluginLoadError`.
+    """
+    pm = get_plugin_manager()
+    try:
+        registered = pm.register(plugin, name=name)
+        pm.check_pending()
+    except (ValueError, pluggy.PluginValidationError) as exc:
+        if pm.is_registered(plugin):
+            pm.unregister(plugin)
+        raise PluginLoadError(
+            f"The plugin {name or plugin!r} cannot be registered: {exc}"
+        ) from None
+    refresh_lifecycle()
+    return str(registered)
+
+
+def unregister_plugin(plugin: object | None = None, name: str | None = None) -> None:
+    """Undo `register_plugin` (by the object or by its name); unknown ones are ignored."""
+    pm = get_plugin_manager()
+    if name is not None and pm.get_plugin(name) is not None:
+        pm.unregister(name=name)
+    elif plugin is not None and pm.is_registered(plugin):
+        pm.unregister(plugin)
+    refresh_lifecycle()
 
 
 def plugin_distribution(plugin_name: str) -> tuple[str, str] | None:

@@ -192,8 +192,10 @@ def test_chunks_still_in_flight_when_the_call_fails_end_their_spans(telemetry, n
         time.sleep(0.02)
     call = telemetry.span(CALL_SPAN)
     attempts = [s for s in telemetry.spans() if s.name == "POST"]
-    assert len(attempts) == 3
+    # A chunk whose thread had not started when the call failed never starts (on a busy
+    # machine that can happen): two or three attempts, every one of them ended.
+    assert 2 <= len(attempts) <= 3
     assert {a.parent.span_id for a in attempts} == {call.context.span_id}
     outcomes = sorted(str(a.attributes.get("http.response.status_code")) for a in attempts)
-    assert outcomes == ["500", "None", "None"]  # the others were cut off: closed, or cancelled
+    assert outcomes[0] == "500" and set(outcomes[1:]) == {"None"}  # the others were cut off
     assert all(a.status.status_code is StatusCode.ERROR for a in attempts)

@@ -21,7 +21,7 @@ from typing import Any
 
 from ..hookspecs import hookimpl
 from ..lifecycle import AttemptContext, CallContext
-from ..plugins import get_plugin_manager, refresh_lifecycle
+from ..plugins import register_plugin, unregister_plugin
 
 __all__ = ["registered_plugin", "HookRecorder", "HookEvent"]
 
@@ -33,15 +33,11 @@ def registered_plugin(plugin: object, name: str | None = None) -> Iterator[objec
     Every client sees it at once, sync and async (the installed plugins stay loaded);
     it is unregistered when the block ends, even on failure.
     """
-    pm = get_plugin_manager()
-    registered = pm.register(plugin, name=name)
-    refresh_lifecycle()
+    registered = register_plugin(plugin, name)
     try:
         yield plugin
     finally:
-        if registered:
-            pm.unregister(name=registered)
-        refresh_lifecycle()
+        unregister_plugin(name=registered)
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ import warnings
 
 from opentelemetry import metrics, trace
 
-from rerankit.plugins import get_plugin_manager, refresh_lifecycle
+from rerankit.plugins import get_plugin_manager, register_plugin, unregister_plugin
 
 from ._environment import ENVIRONMENT_VARIABLE
 from ._instrumentor import RerankitInstrumentor
@@ -62,8 +62,7 @@ def instrument(
         instrumentor = RerankitInstrumentor(
             tracer_provider=tracer_provider, meter_provider=meter_provider, propagate=propagate
         )
-        pm.register(instrumentor, name=PLUGIN_NAME)
-        refresh_lifecycle()
+        register_plugin(instrumentor, PLUGIN_NAME)
         return instrumentor
 
 
@@ -72,11 +71,8 @@ def uninstrument() -> None:
 
     Clients given `plugins=[RerankitInstrumentor(...)]` keep theirs.
     """
-    pm = get_plugin_manager()
     with _lock:
-        if pm.get_plugin(PLUGIN_NAME) is not None:
-            pm.unregister(name=PLUGIN_NAME)
+        unregister_plugin(name=PLUGIN_NAME)
         package = _package()
-        if getattr(package, "_from_environment", None) is not None and pm.is_registered(package):
-            pm.unregister(package)
-        refresh_lifecycle()
+        if getattr(package, "_from_environment", None) is not None:
+            unregister_plugin(package)

@@ -61,7 +61,6 @@ class RedisBackend:
             socket_timeout=timeout,
             socket_connect_timeout=timeout,
             retry=Retry(NoBackoff(), 0),  # redis-py retries 3 times by default: never wait
-            retry_on_timeout=False,
             health_check_interval=0,
         )
 

@@ -86,7 +86,7 @@ def test_documents_as_a_list_or_a_tuple_key_the_same():
 def test_a_parameter_json_cannot_encode_raises():
     with pytest.raises(TypeError):
         cache_key(call(params={"x": object()}))
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="JSON compliant"):
         cache_key(call(params={"x": float("nan")}))
 
 

@@ -105,13 +105,15 @@ BACKEND_OPTIONS: dict[str, dict[str, Check]] = {
 
 def parse_cache_url(url: str, extra: Mapping[str, object] | None = None) -> ParsedCacheUrl:
     """Build the backend `url` names; `extra` adds options as if they were in the query."""
-    shown = display_url(url)  # never the password in a message
     try:
         parts = urlsplit(url.strip())
         port = parts.port
     except ValueError as exc:
+        shown = display_url(url)  # never the password in a message
         raise ConfigurationError(f"rerankit-cache: {shown!r} is not a valid URL ({exc}).") from None
     scheme = parts.scheme.lower()
+    # What messages show: no password, no query (display_url would turn memory:// into memory:)
+    shown = f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}{parts.path}"
     if scheme not in SCHEMES:
         raise ConfigurationError(
             f"rerankit-cache: unknown cache URL scheme {parts.scheme!r} in {shown!r}; use "
@@ -167,8 +169,8 @@ def _options(
         check = allowed.get(name)
         if check is None:
             raise ConfigurationError(
-                f"rerankit-cache: unknown option {name!r} for {scheme}:// in {shown!r}; "
-                f"accepted: {', '.join(sorted(allowed))}."
+                f"rerankit-cache: unknown option {name!r} in {shown!r}; {scheme}:// "
+                f"accepts {', '.join(sorted(allowed))}."
             )
         if name in found:
             raise ConfigurationError(f"rerankit-cache: {name} is given twice for {shown!r}.")
@@ -260,7 +262,8 @@ def _gateway_section(settings: object) -> Mapping[str, Any] | None:
         raise ConfigurationError(
             f"rerankit-cache: litellm_settings.cache must be true or false, got {enabled!r}."
         )
-    params = settings.get("cache_params") or {}
+    params = settings.get("cache_params")
+    params = {} if params is None else params
     if not isinstance(params, Mapping):
         raise ConfigurationError("rerankit-cache: litellm_settings.cache_params must be a mapping.")
     return params if enabled else None

@@ -305,3 +305,24 @@ def test_a_broken_hook_of_another_plugin_does_not_stop_the_cache(nim, nim_model)
     with rerankit.Client(plugins=[Exploding(), cache]) as client:
         client.rerank(nim_model, QUERY, DOCS)
         assert client.rerank(nim_model, QUERY, DOCS).meta.cached is True
+
+
+def test_a_locked_sqlite_file_costs_its_timeout_not_the_call(nim, nim_model, tmp_path):
+    import sqlite3
+
+    path = tmp_path / "cache.db"
+    cache = ResponseCache(f"sqlite://{path}?timeout=0.05", retry_after=0)
+    locker = sqlite3.connect(path, isolation_level=None)
+    locker.execute("BEGIN EXCLUSIVE")  # another process holding the write lock
+    try:
+        with rerankit.Client(plugins=[cache]) as client:
+            answer = client.rerank(nim_model, QUERY, DOCS)
+        assert len(answer.results) == len(DOCS)
+        assert cache.errors >= 1 and cache.stores == 0
+    finally:
+        locker.execute("ROLLBACK")
+        locker.close()
+    with rerankit.Client(plugins=[cache]) as client:  # the lock is gone: stored again
+        client.rerank(nim_model, QUERY, DOCS)
+        assert client.rerank(nim_model, QUERY, DOCS).meta.cached is True
+    cache.close()

@@ -211,3 +211,20 @@ def test_gateway_call_types_without_rerank_mean_no_cache():
 def test_bad_configs_are_refused_clearly(config, message):
     with pytest.raises(ConfigurationError, match=message):
         cache_from_config(config)
+
+
+def test_environment_references_are_resolved():
+    config = {
+        "litellm_settings": {
+            "cache": True,
+            "cache_params": {"type": "redis", "password": "os.environ/REDIS_PW", "port": 6390},
+        }
+    }
+    cache = cache_from_config(config, environ={"REDIS_PW": "from-env"})
+    assert cache.backend.client.connection_pool.connection_kwargs["password"] == "from-env"
+    native = cache_from_config(
+        {"cache": {"url": "os.environ/CACHE_URL"}}, environ={"CACHE_URL": "memory://?ttl=9"}
+    )
+    assert native.ttl == 9
+    with pytest.raises(ConfigurationError, match="'REDIS_PW', which is not set"):
+        cache_from_config(config, environ={})

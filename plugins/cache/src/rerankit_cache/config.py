@@ -15,6 +15,7 @@ option, or a bad value, is a `ConfigurationError` saying what is accepted.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -35,6 +36,8 @@ SCHEMES = ("memory", "sqlite", "redis", "rediss")
 GATEWAY_TYPES = {"local": "memory", "redis": "redis"}
 #: Call types the gateway's `supported_call_types` names for reranking.
 GATEWAY_RERANK_TYPES = {"rerank", "arerank"}
+#: A string value naming an environment variable, as in the gateway's config files.
+ENV_PREFIX = "os.environ/"
 
 
 @dataclass(slots=True)
@@ -189,7 +192,9 @@ def cache_from_url(url: str) -> ResponseCache:
     return ResponseCache(url)
 
 
-def cache_from_config(config: Mapping[str, Any]) -> ResponseCache | None:
+def cache_from_config(
+    config: Mapping[str, Any], environ: Mapping[str, str] | None = None
+) -> ResponseCache | None:
     """The cache a proxy configuration asks for, or None when it asks for none.
 
     Accepts the native shape, either the `cache:` section alone or a whole config
@@ -212,14 +217,19 @@ def cache_from_config(config: Mapping[str, Any]) -> ResponseCache | None:
     `cache_params.type` is `local` (in-process) or `redis`; `namespace` and
     `supported_call_types` are understood too (a list without `rerank`/`arerank` means
     no cache for reranking). Any other key is a `ConfigurationError`, never ignored.
+
+    A string value `os.environ/NAME` is read from `environ` (default: `os.environ`), as
+    the gateway does, so a password need not sit in the file; an unset variable is a
+    `ConfigurationError` naming it.
     """
+    env = os.environ if environ is None else environ
     if not isinstance(config, Mapping):
         raise ConfigurationError(
             f"rerankit-cache: the cache configuration must be a mapping, got "
             f"{type(config).__name__}."
         )
     if "url" in config:
-        return _native(config)
+        return _native(_resolved(config, "cache", env))
     native = config.get("cache")
     gateway = _gateway_section(config.get("litellm_settings"))
     if native is not None and gateway is not None:
@@ -232,10 +242,26 @@ def cache_from_config(config: Mapping[str, Any]) -> ResponseCache | None:
             raise ConfigurationError(
                 "rerankit-cache: the cache: section must be a mapping with a url."
             )
-        return _native(native)
+        return _native(_resolved(native, "cache", env))
     if gateway is not None:
-        return _from_gateway(gateway)
+        return _from_gateway(_resolved(gateway, "litellm_settings.cache_params", env))
     return None
+
+
+def _resolved(section: Mapping[str, Any], where: str, environ: Mapping[str, str]) -> dict[str, Any]:
+    """`section` with each `os.environ/NAME` value replaced by that variable's value."""
+    found: dict[str, Any] = {}
+    for name, value in section.items():
+        found[name] = value
+        if isinstance(value, str) and value.startswith(ENV_PREFIX):
+            variable = value[len(ENV_PREFIX) :]
+            found[name] = environ.get(variable)
+            if not found[name]:
+                raise ConfigurationError(
+                    f"rerankit-cache: {where}.{name} names the environment variable "
+                    f"{variable!r}, which is not set; set it or write the value."
+                )
+    return found
 
 
 def _native(section: Mapping[str, Any]) -> ResponseCache:

@@ -326,3 +326,15 @@ def test_a_locked_sqlite_file_costs_its_timeout_not_the_call(nim, nim_model, tmp
         client.rerank(nim_model, QUERY, DOCS)
         assert client.rerank(nim_model, QUERY, DOCS).meta.cached is True
     cache.close()
+
+
+def test_a_stored_value_larger_than_max_entry_bytes_is_not_decoded(nim, nim_model):
+    backend = DictBackend()
+    cache = ResponseCache(backend, max_entry_bytes=1000)
+    with rerankit.Client(plugins=[cache]) as client:
+        client.rerank(nim_model, QUERY, DOCS)
+        (key,) = backend.data
+        # A valid entry padded past the limit (someone else wrote to the store).
+        backend.data[key] = backend.data[key][:-1] + b" " * 2000 + b"}"
+        assert client.rerank(nim_model, QUERY, DOCS).meta.cached is None
+    assert cache.corrupt == 1

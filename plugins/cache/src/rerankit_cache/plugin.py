@@ -146,6 +146,8 @@ class ResponseCache:
             self._count("misses")
             return None
         try:
+            if len(data) > self.max_entry_bytes:  # not ours: we never store one that large
+                raise CorruptEntry(f"{len(data)} bytes, more than max_entry_bytes")
             ranking = decode_ranking(data, size=len(call.documents), score_kind=call.score_kind)
         except CorruptEntry as exc:
             self._report("corrupt", "a stored entry is invalid and was ignored", str(exc))

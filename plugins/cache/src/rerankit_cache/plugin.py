@@ -59,6 +59,17 @@ class ResponseCache:
         max_entry_bytes: int = DEFAULT_MAX_ENTRY_BYTES,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        # Checked before a URL opens anything, so a bad argument leaks no connection.
+        if ttl is not None and not ttl > 0:
+            raise ConfigurationError(f"rerankit-cache: ttl must be > 0 seconds, got {ttl!r}.")
+        if not retry_after >= 0:
+            raise ConfigurationError(
+                f"rerankit-cache: retry_after must be >= 0 seconds, got {retry_after!r}."
+            )
+        if max_entry_bytes < 1:
+            raise ConfigurationError(
+                f"rerankit-cache: max_entry_bytes must be >= 1, got {max_entry_bytes!r}."
+            )
         if isinstance(backend, str):
             from .config import parse_cache_url
 
@@ -83,16 +94,6 @@ class ResponseCache:
             raise ConfigurationError(
                 f"rerankit-cache: backend must be a URL or a CacheBackend (get, set, close), "
                 f"got {type(backend).__name__}."
-            )
-        if ttl is not None and not ttl > 0:
-            raise ConfigurationError(f"rerankit-cache: ttl must be > 0 seconds, got {ttl!r}.")
-        if not retry_after >= 0:
-            raise ConfigurationError(
-                f"rerankit-cache: retry_after must be >= 0 seconds, got {retry_after!r}."
-            )
-        if max_entry_bytes < 1:
-            raise ConfigurationError(
-                f"rerankit-cache: max_entry_bytes must be >= 1, got {max_entry_bytes!r}."
             )
         self.backend = backend
         self.ttl = ttl

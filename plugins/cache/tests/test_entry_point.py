@@ -41,8 +41,10 @@ def test_with_the_variable_every_client_caches(fresh_plugins, monkeypatch, nim, 
     cache = get_plugin_manager().get_plugin("cache")
     assert isinstance(cache, ResponseCache) and cache.ttl == 60
     assert get_lifecycle().active
-    rerankit.rerank(nim_model, "gpu", ["a gpu", "cats"])
-    assert rerankit.rerank(nim_model, "gpu", ["a gpu", "cats"], top_n=1).meta.cached is True
+    with rerankit.Client() as client:  # no plugins= of its own
+        client.rerank(nim_model, "gpu", ["a gpu", "cats"])
+    with rerankit.Client() as client:
+        assert client.rerank(nim_model, "gpu", ["a gpu", "cats"], top_n=1).meta.cached is True
     assert nim.post_count == 1 and cache.hits == 1
 
 

@@ -49,8 +49,11 @@ def test_ttl_is_redis_own_expiry(redis_server, redis_url):
 def test_database_number_is_used(redis_server, redis_url):
     backend = backend_for(redis_server.port, db=3)
     backend.set("k", b"v", None)
-    assert redis.Redis(port=redis_server.port, db=3).get("k") == b"v"
-    assert redis.Redis(port=redis_server.port, db=0).get("k") is None
+    db3, db0 = redis.Redis(port=redis_server.port, db=3), redis.Redis(port=redis_server.port)
+    assert db3.get("k") == b"v"
+    assert db0.get("k") is None
+    db3.close()
+    db0.close()
     backend.close()
 
 

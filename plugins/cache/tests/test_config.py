@@ -74,6 +74,7 @@ def test_redis_defaults_are_local_port_6379_db_0_and_50ms():
         ("sqlite://", "write a SQLite cache as"),
         ("sqlite://host/x.db", "write a SQLite cache as"),
         ("redis://h/zero", "must be a number (/0)"),
+        ("redis://h/\u00b2", "must be a number (/0)"),
         ("redis://h:99999", "not a valid URL"),
         ("memory://#frag", "fragment"),
     ],

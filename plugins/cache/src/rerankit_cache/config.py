@@ -144,7 +144,7 @@ def parse_cache_url(url: str, extra: Mapping[str, object] | None = None) -> Pars
         from .backends.redis import RedisBackend
 
         db = parts.path.strip("/") or "0"
-        if not db.isdigit():
+        if not (db.isascii() and db.isdigit()):
             raise ConfigurationError(
                 f"rerankit-cache: the Redis database in {shown!r} must be a number (/0)."
             )

@@ -11,8 +11,8 @@ import pytest
 
 import rerankit
 from rerankit.errors import ProviderConnectionError, ProviderTimeoutError
-from rerankit.proxy.ratelimit import RateLimiter
-from rerankit.proxy.transport import upstream_http_client
+from rerankit_proxy.ratelimit import RateLimiter
+from rerankit_proxy.transport import upstream_http_client
 from tests.proxy.conftest import SELF_HOSTED_MODEL
 
 BODY = {"model": "m", "query": {"text": "memory"}, "passages": [{"text": "memory"}]}

@@ -26,7 +26,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from ..types import RerankResponse
+from rerankit.types import RerankResponse
+
 from .config import Limits
 from .replies import ApiError
 

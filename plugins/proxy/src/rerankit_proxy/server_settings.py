@@ -23,7 +23,7 @@ import math
 from dataclasses import asdict, dataclass, fields, replace
 from typing import TYPE_CHECKING, Any
 
-from ..errors import ConfigurationError
+from rerankit.errors import ConfigurationError
 
 if TYPE_CHECKING:
     from .config_reader import ConfigReader

@@ -18,8 +18,9 @@ from typing import Any
 
 import httpx
 
-from .._client import AsyncClient
-from ..registry import ProviderRegistry, default_registry
+from rerankit._client import AsyncClient
+from rerankit.registry import ProviderRegistry, default_registry
+
 from .auth import Caller, KeyStore
 from .config import ProxyConfig
 from .metrics import Metrics
@@ -31,7 +32,7 @@ from .transport import upstream_http_client
 __all__ = ["ProxyApp", "Exchange", "create_app"]
 
 logger = logging.getLogger("rerankit.proxy")
-access_logger = logging.getLogger("rerankit.proxy.access")
+access_logger = logging.getLogger("rerankit_proxy.access")
 
 Scope = dict[str, Any]
 Message = dict[str, Any]

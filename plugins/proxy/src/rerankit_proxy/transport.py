@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import httpx
 
-from .._transport import default_async_client
+from rerankit._transport import default_async_client
 
 __all__ = ["NoCookies", "upstream_http_client"]
 

@@ -14,11 +14,12 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from .._normalize import check_normalize, normalized_kind
-from .._pipeline import prepare
-from ..errors import RerankitError
-from ..provider import ProviderRequest
-from ..registry import ProviderRegistry
+from rerankit._normalize import check_normalize, normalized_kind
+from rerankit._pipeline import prepare
+from rerankit.errors import RerankitError
+from rerankit.provider import ProviderRequest
+from rerankit.registry import ProviderRegistry
+
 from .config import (
     Deployment,
     Limits,

@@ -31,8 +31,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .._client import AsyncClient
-from ..errors import (
+from rerankit._client import AsyncClient
+from rerankit.errors import (
     APIStatusError,
     AuthenticationError,
     BadRequestError,
@@ -47,10 +47,11 @@ from ..errors import (
     RequestTooLargeError,
     RerankitError,
 )
-from ..policy import Fault, backoff_delay, counts_against_deployment, fault_of
-from ..provider import Param
-from ..registry import ProviderRegistry
-from ..types import RerankResponse
+from rerankit.policy import Fault, backoff_delay, counts_against_deployment, fault_of
+from rerankit.provider import Param
+from rerankit.registry import ProviderRegistry
+from rerankit.types import RerankResponse
+
 from .config import Deployment, ProxyConfig, RouterSettings
 from .health import DeploymentHealth, HealthSettings, may_eject
 from .metrics import Metrics

@@ -19,7 +19,8 @@ import sys
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from ..errors import NotFoundError, RateLimitError, RequestTooLargeError, RerankitError
+from rerankit.errors import NotFoundError, RateLimitError, RequestTooLargeError, RerankitError
+
 from .openapi import openapi_document
 from .protocol import Shape, check_params, format_answer, load_json, parse_call
 from .replies import ApiError, dumps
@@ -200,7 +201,7 @@ async def health(app: ProxyApp, exchange: Exchange) -> Reply:
 async def metrics(app: ProxyApp, exchange: Exchange) -> Reply:
     """`GET /metrics`: Prometheus text format."""
     text = app.metrics.render()
-    guard = sys.modules.get("rerankit.proxy.http_guard")  # loaded when serving on uvicorn
+    guard = sys.modules.get("rerankit_proxy.http_guard")  # loaded when serving on uvicorn
     if guard is not None:
         text += "\n".join(guard.REFUSED.render()) + "\n"
     body = text.encode()

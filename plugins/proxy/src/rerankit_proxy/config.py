@@ -35,8 +35,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from ..errors import ConfigurationError
-from ..registry import ProviderRegistry, default_registry
+from rerankit.errors import ConfigurationError
+from rerankit.registry import ProviderRegistry, default_registry
+
 from .server_settings import ServerSettings
 
 __all__ = [

@@ -168,7 +168,7 @@ def _get(summary: str, op_id: str, body: dict[str, Any], *, public: bool = False
 @cache
 def openapi_document() -> dict[str, Any]:
     """The OpenAPI document describing every route."""
-    from .. import __version__
+    from rerankit import __version__
 
     anything = _json({"type": "object"}, "OK")
     return {

@@ -15,7 +15,8 @@ import sys
 from dataclasses import replace
 from typing import Any
 
-from ..errors import ConfigurationError
+from rerankit.errors import ConfigurationError
+
 from .app import ProxyApp, create_app
 from .config import ProxyConfig, default_config, load_config
 from .server_settings import ServerSettings
@@ -158,7 +159,7 @@ def serve(
     if config.generated_master_key:
         os.environ[_ENV_KEY] = config.master_key
     uvicorn.run(
-        "rerankit.proxy.server:app_from_environment", factory=True, workers=workers, **options
+        "rerankit_proxy.server:app_from_environment", factory=True, workers=workers, **options
     )
 
 

@@ -1,0 +1,60 @@
+"""The rerankit proxy: an HTTP rerank gateway (`rerankit serve`), installed with
+`pip install 'rerankit[proxy]'` (the `rerankit-proxy` distribution).
+
+Modules, one job each:
+
+- `plugin`: the rerankit plugin; adds `rerankit serve` (`register_commands`).
+- `config` / `config_reader`: the configuration types; reading and checking the YAML
+  (both spellings, `os.environ/NAME`).
+- `auth`: bearer keys, compared in constant time.
+- `ratelimit`: per-key requests per minute.
+- `router`: load balancing, retries, cool-down, fallbacks over `rerankit.AsyncClient`.
+- `protocol`: the Cohere and NIM request/response shapes.
+- `app` / `endpoints` / `openapi`: the raw ASGI application and its routes.
+- `metrics`: Prometheus counters and histograms.
+- `server`: start-up and uvicorn.
+
+`import rerankit` never imports this package, and importing it imports none of its
+modules: `rerankit` loads `rerankit_proxy.plugin` to build its command line, which must
+stay cheap. The names below are loaded on first use.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .app import ProxyApp, create_app
+    from .config import ProxyConfig, ProxyConfigError, default_config, load_config, parse_config
+    from .server import serve
+
+__all__ = [
+    "ProxyApp",
+    "ProxyConfig",
+    "ProxyConfigError",
+    "create_app",
+    "default_config",
+    "load_config",
+    "parse_config",
+    "serve",
+]
+
+_HOMES = {
+    "ProxyApp": "app",
+    "create_app": "app",
+    "ProxyConfig": "config",
+    "ProxyConfigError": "config",
+    "default_config": "config",
+    "load_config": "config",
+    "parse_config": "config",
+    "serve": "server",
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'rerankit_proxy' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(f".{home}", __name__), name)

@@ -181,7 +181,7 @@ def test_keys_and_documents_never_reach_the_log(proxy, client):
 
 
 def test_a_path_cannot_forge_log_lines(proxy, client):
-    client.get("/x%0A2026-01-01 INFO rerankit_proxy.access POST /v2/rerank status=200 key=admin")
+    client.get("/x%0A2026-01-01 INFO rerankit.proxy.access POST /v2/rerank status=200 key=admin")
     log = proxy.log()
     assert "key=admin" in log  # the attempt is logged, on the same line as its own entry
     forged = [line for line in log.splitlines() if line.startswith("2026-01-01 INFO")]

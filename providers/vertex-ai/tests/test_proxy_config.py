@@ -6,7 +6,7 @@ import pytest
 
 from rerankit.plugins import get_plugin_manager
 from rerankit.registry import ProviderRegistry
-from rerankit_proxy.config import ProxyConfigError, parse_config
+from rerankit_proxy import ProxyConfigError, parse_config
 
 
 def config(**litellm_params):

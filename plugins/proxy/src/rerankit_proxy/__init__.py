@@ -25,7 +25,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .app import ProxyApp, create_app
-    from .config import ProxyConfig, ProxyConfigError, default_config, load_config, parse_config
+    from .config import ProxyConfig, ProxyConfigError
+    from .config_reader import default_config, load_config, parse_config
     from .server import serve
 
 __all__ = [
@@ -44,9 +45,9 @@ _HOMES = {
     "create_app": "app",
     "ProxyConfig": "config",
     "ProxyConfigError": "config",
-    "default_config": "config",
-    "load_config": "config",
-    "parse_config": "config",
+    "default_config": "config_reader",
+    "load_config": "config_reader",
+    "parse_config": "config_reader",
     "serve": "server",
 }
 

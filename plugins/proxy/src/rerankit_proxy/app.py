@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 
-from rerankit._client import AsyncClient
+from rerankit import AsyncClient
 from rerankit.registry import ProviderRegistry, default_registry
 
 from .auth import Caller, KeyStore
@@ -27,12 +27,11 @@ from .metrics import Metrics
 from .ratelimit import RateLimiter
 from .replies import ApiError, dumps
 from .router import Router
-from .transport import upstream_http_client
 
 __all__ = ["ProxyApp", "Exchange", "create_app"]
 
 logger = logging.getLogger("rerankit.proxy")
-access_logger = logging.getLogger("rerankit_proxy.access")
+access_logger = logging.getLogger("rerankit.proxy.access")
 
 Scope = dict[str, Any]
 Message = dict[str, Any]
@@ -107,11 +106,12 @@ class ProxyApp:
     def router(self) -> Router:
         """The router, with its pooled upstream client (created on first use)."""
         if self._router is None:
-            http = upstream_http_client(self._transport, timeout=self.config.router.timeout)
-            # Retries across deployments are the router's; the client retries a deployment
-            # itself only when its config says so (`max_retries`, passed per call).
+            # Core's default HTTP client: on aiohttp (installed with this package), keeping
+            # no cookies, as one client serves every caller. Retries across deployments
+            # are the router's; the client retries a deployment itself only when its
+            # config says so (`max_retries`, passed per call).
             client = AsyncClient(
-                http_client=http,
+                transport=self._transport,
                 registry=self.registry,
                 timeout=self.config.router.timeout,
                 max_retries=0,

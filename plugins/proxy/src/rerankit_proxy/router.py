@@ -31,7 +31,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from rerankit._client import AsyncClient
+from rerankit import AsyncClient
 from rerankit.errors import (
     APIStatusError,
     AuthenticationError,

@@ -18,7 +18,8 @@ from typing import Any
 from rerankit.errors import ConfigurationError
 
 from .app import ProxyApp, create_app
-from .config import ProxyConfig, default_config, load_config
+from .config import ProxyConfig
+from .config_reader import default_config, load_config
 from .server_settings import ServerSettings
 
 __all__ = ["serve", "load", "app_from_environment", "require_extra"]

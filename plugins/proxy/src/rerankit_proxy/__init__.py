@@ -24,9 +24,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .app import ProxyApp, create_app
+    from .app import ProxyApp
     from .config import ProxyConfig, ProxyConfigError
     from .config_reader import default_config, load_config, parse_config
+    from .endpoints import create_app
     from .server import serve
 
 __all__ = [
@@ -42,7 +43,7 @@ __all__ = [
 
 _HOMES = {
     "ProxyApp": "app",
-    "create_app": "app",
+    "create_app": "endpoints",
     "ProxyConfig": "config",
     "ProxyConfigError": "config",
     "default_config": "config_reader",

@@ -31,6 +31,7 @@ from .config import (
     VirtualKey,
     generate_key,
 )
+from .params import ProviderParams
 from .server_settings import MINIMUM, ServerSettings, setting_problem
 
 __all__ = [
@@ -293,18 +294,11 @@ class ConfigReader:
                 registry.get(prefix)
                 if not deployment.model.startswith(prefix + "/"):
                     raise self.error(f"{where}.model", "must have the form 'prefix/...*'.")
-                if params:
-                    provider = registry.get(prefix)
-                    for pname, pvalue in params.items():
-                        spec = provider.params.get(pname)
-                        if spec is None:
-                            raise self._unknown_param(where, pname, list(provider.params))
-                        spec.validate(pname, pvalue)
+                # No concrete model to check a call with: the parameters alone.
+                self._check_params(where, ProviderParams(registry.get(prefix)), params)
                 return
-            prefix, provider, _ = registry.resolve(deployment.model)
-            unknown = [p for p in params if p not in provider.params]
-            if unknown:
-                raise self._unknown_param(where, unknown[0], list(provider.params))
+            _, provider, _ = registry.resolve(deployment.model)
+            self._check_params(where, ProviderParams(provider), params)
             check_call(
                 deployment.model,
                 params=params,
@@ -317,11 +311,17 @@ class ConfigReader:
         except RerankitError as exc:
             raise self.error(where, str(exc)) from None
 
-    def _unknown_param(self, where: str, name: str, accepted: list[str]) -> ProxyConfigError:
-        allowed = ", ".join(sorted([*_DEPLOYMENT_FIELDS, *accepted]))
-        return self.error(
-            f"{where}.{name}", "is not a parameter of this provider.", f"Allowed: {allowed}."
-        )
+    def _check_params(
+        self, where: str, accepted: ProviderParams, params: Mapping[str, Any]
+    ) -> None:
+        """A deployment's provider parameters, as a caller's are checked (`params.py`)."""
+        unknown = accepted.unknown(params)
+        if unknown is not None:
+            allowed = ", ".join(sorted([*_DEPLOYMENT_FIELDS, *accepted.names()]))
+            raise self.error(
+                f"{where}.{unknown}", "is not a parameter of this provider.", f"Allowed: {allowed}."
+            )
+        accepted.check(params)
 
     def check_groups(self, deployments: list[Deployment]) -> None:
         """Name deployments; deployments sharing a model name must serve the same thing."""

@@ -15,21 +15,23 @@ from __future__ import annotations
 
 import asyncio
 import math
-import sys
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import Any
+
+import httpx
 
 from rerankit.errors import NotFoundError, RateLimitError, RequestTooLargeError, RerankitError
+from rerankit.registry import ProviderRegistry
 
+from .app import ProxyApp
+from .asgi import ApiError, Exchange, Reply, Route, dumps
+from .config import ProxyConfig
+from .metrics import HTTP_REFUSED
 from .openapi import openapi_document
 from .protocol import Shape, check_params, format_answer, load_json, parse_call
-from .replies import ApiError, dumps
-from .router import UpstreamFailure, outcome_of, retry_after_header
+from .router import ProxiedCall, UpstreamFailure, outcome_of, retry_after_header
 
-if TYPE_CHECKING:
-    from .app import Exchange, ProxyApp, Reply, Route
-
-__all__ = ["ROUTES"]
+__all__ = ["ROUTES", "create_app"]
 
 #: Seconds each deployment has to answer the active health check.
 HEALTH_TIMEOUT = 10.0
@@ -64,13 +66,15 @@ async def rerank(shape: Shape, app: ProxyApp, exchange: Exchange) -> Reply:
     try:
         routed = await app.wait(
             router.rerank(
-                call.model,
-                group,
-                call.query,
-                call.texts,
-                top_n=call.top_n,
-                params=call.params,
-                deadline=app.deadline(),
+                ProxiedCall(
+                    call.model,
+                    group,
+                    call.query,
+                    call.texts,
+                    call.top_n,
+                    call.params,
+                    app.deadline(),
+                )
             )
         )
     except UpstreamFailure as failure:
@@ -201,9 +205,7 @@ async def health(app: ProxyApp, exchange: Exchange) -> Reply:
 async def metrics(app: ProxyApp, exchange: Exchange) -> Reply:
     """`GET /metrics`: Prometheus text format."""
     text = app.metrics.render()
-    guard = sys.modules.get("rerankit_proxy.http_guard")  # loaded when serving on uvicorn
-    if guard is not None:
-        text += "\n".join(guard.REFUSED.render()) + "\n"
+    text += "\n".join(HTTP_REFUSED.render()) + "\n"
     body = text.encode()
     return 200, body, [(b"content-type", b"text/plain; version=0.0.4; charset=utf-8")]
 
@@ -214,8 +216,6 @@ async def openapi(app: ProxyApp, exchange: Exchange) -> Reply:
 
 
 def _routes() -> dict[str, Route]:
-    from .app import Route
-
     table = [
         Route("rerank", "POST", partial(rerank, "rerank")),
         Route("v1_rerank", "POST", partial(rerank, "cohere_v1")),
@@ -246,3 +246,14 @@ def _routes() -> dict[str, Route]:
 
 
 ROUTES = _routes()
+
+
+def create_app(
+    config: ProxyConfig,
+    *,
+    registry: ProviderRegistry | None = None,
+    workers: int = 1,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> ProxyApp:
+    """The proxy's ASGI application for `config`, answering `ROUTES`."""
+    return ProxyApp(config, ROUTES, registry=registry, workers=workers, transport=transport)

@@ -22,14 +22,14 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from rerankit.types import RerankResponse
 
+from .asgi import ApiError
 from .config import Limits
-from .replies import ApiError
+from .params import ProviderParams
 
 __all__ = [
     "Shape",
@@ -247,20 +247,20 @@ def _parse_nim(data: dict[str, Any], model: str, limits: Limits) -> RerankCall:
     return RerankCall("nim", model, text, passages, texts, None, False, params)
 
 
-def check_params(call: RerankCall, accepted: Mapping[str, Any]) -> None:
-    """Refuse any field that is not a parameter the model's provider accepts."""
-    for name, value in call.params.items():
-        if name not in accepted:
-            base = _NIM_FIELDS if call.shape == "nim" else _COHERE_FIELDS - {"params"}
-            allowed = ", ".join([*sorted(base), *sorted(accepted)])
-            raise _invalid(
-                f"Unknown field {name!r} for model {call.model!r}. Accepted fields: {allowed}.",
-                "unknown_field",
-            )
-        try:
-            accepted[name].validate(name, value)
-        except ValueError as exc:
-            raise _invalid(str(exc)) from None
+def check_params(call: RerankCall, accepted: ProviderParams) -> None:
+    """Refuse any field that is not a parameter the model's provider accepts (422)."""
+    unknown = accepted.unknown(call.params)
+    if unknown is not None:
+        base = _NIM_FIELDS if call.shape == "nim" else _COHERE_FIELDS - {"params"}
+        allowed = ", ".join([*sorted(base), *accepted.names()])
+        raise _invalid(
+            f"Unknown field {unknown!r} for model {call.model!r}. Accepted fields: {allowed}.",
+            "unknown_field",
+        )
+    try:
+        accepted.check(call.params)
+    except ValueError as exc:
+        raise _invalid(str(exc)) from None
 
 
 def _query(value: Any, limits: Limits) -> str:

@@ -17,9 +17,10 @@ from typing import Any
 
 from rerankit.errors import ConfigurationError
 
-from .app import ProxyApp, create_app
+from .app import ProxyApp
 from .config import ProxyConfig
 from .config_reader import default_config, load_config
+from .endpoints import create_app
 from .server_settings import ServerSettings
 
 __all__ = ["serve", "load", "app_from_environment", "require_extra"]

@@ -122,6 +122,11 @@ class Route:
     handler: Handler
     #: "public": no key; "key": any key; "master": the master key only.
     access: str = "key"
+    #: For the OpenAPI document: a one-line summary, the request body's schema (a
+    #: component name, None for no body) and the answer's ("text" for plain text).
+    summary: str = ""
+    request: str | None = None
+    answer: str = "Object"
 
 
 def json_reply(value: Any, status: int = 200) -> Reply:

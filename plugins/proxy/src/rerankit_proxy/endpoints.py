@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import math
-from functools import partial
+from functools import cache, partial
 from typing import Any
 
 import httpx
@@ -25,7 +25,7 @@ from rerankit.registry import ProviderRegistry
 
 from .app import ProxyApp
 from .asgi import ApiError, Exchange, Reply, Route, dumps
-from .config import ProxyConfig
+from .config import Limits, ProxyConfig
 from .metrics import HTTP_REFUSED
 from .openapi import openapi_document
 from .protocol import Shape, check_params, format_answer, load_json, parse_call
@@ -211,22 +211,38 @@ async def metrics(app: ProxyApp, exchange: Exchange) -> Reply:
 
 
 async def openapi(app: ProxyApp, exchange: Exchange) -> Reply:
-    """`GET /openapi.json`."""
-    return app.json_reply(openapi_document())
+    """`GET /openapi.json`: generated from `ROUTES` and the request definitions."""
+    return app.json_reply(_openapi(app.config.limits))
+
+
+@cache
+def _openapi(limits: Limits) -> dict[str, Any]:
+    return openapi_document(ROUTES, limits)
 
 
 def _routes() -> dict[str, Route]:
+    def ranks(name: str, shape: Shape, summary: str) -> Route:
+        nim = shape == "nim"
+        return Route(
+            name,
+            "POST",
+            partial(rerank, shape),
+            summary=summary,
+            request="RankingRequest" if nim else "RerankRequest",
+            answer="RankingResponse" if nim else "RerankResponse",
+        )
+
     table = [
-        Route("rerank", "POST", partial(rerank, "rerank")),
-        Route("v1_rerank", "POST", partial(rerank, "cohere_v1")),
-        Route("v2_rerank", "POST", partial(rerank, "cohere_v2")),
-        Route("v1_ranking", "POST", partial(rerank, "nim")),
-        Route("models", "GET", models),
-        Route("health_liveliness", "GET", liveliness, "public"),
-        Route("health_readiness", "GET", readiness, "public"),
-        Route("health", "GET", health, "master"),
-        Route("metrics", "GET", metrics, "master"),
-        Route("openapi", "GET", openapi),
+        ranks("rerank", "rerank", "Rerank (Cohere-style)"),
+        ranks("v1_rerank", "cohere_v1", "Rerank (Cohere v1)"),
+        ranks("v2_rerank", "cohere_v2", "Rerank (Cohere v2)"),
+        ranks("v1_ranking", "nim", "Rerank (NVIDIA NIM)"),
+        Route("models", "GET", models, summary="Models this key may call", answer="ModelList"),
+        Route("health_liveliness", "GET", liveliness, "public", summary="Liveness"),
+        Route("health_readiness", "GET", readiness, "public", summary="Readiness"),
+        Route("health", "GET", health, "master", summary="Call every deployment (master key)"),
+        Route("metrics", "GET", metrics, "master", summary="Prometheus metrics", answer="text"),
+        Route("openapi", "GET", openapi, summary="This document"),
     ]
     by_name = {r.name: r for r in table}
     return {

@@ -1,9 +1,20 @@
-"""The proxy's OpenAPI 3.1 document, written out by hand (served at `/openapi.json`)."""
+"""The proxy's OpenAPI 3.1 document (served at `/openapi.json`), generated.
+
+Nothing here is a second description of the API: the paths, methods and access come from
+the route table (`endpoints.ROUTES`), the request bodies from the field definitions the
+parser checks against (`protocol.COHERE_REQUEST`, `protocol.NIM_REQUEST`), and their size
+bounds from the configured `limits`. Only the answers' shapes and the error statuses are
+written here.
+"""
 
 from __future__ import annotations
 
-from functools import cache
+from collections.abc import Mapping, Sequence
 from typing import Any
+
+from .asgi import Route
+from .config import Limits
+from .protocol import COHERE_REQUEST, NIM_REQUEST, RequestField
 
 __all__ = ["openapi_document"]
 
@@ -29,14 +40,8 @@ _ERRORS = {
     "504": _json(_ref("Error"), "Deadline exceeded"),
 }
 
-_DOCUMENT = {
-    "oneOf": [
-        {"type": "string"},
-        {"type": "object", "properties": {"text": {"type": "string"}}, "required": ["text"]},
-    ]
-}
-
-_SCHEMAS: dict[str, Any] = {
+#: The answers' shapes (what `protocol.format_answer` and the handlers write).
+_ANSWERS: dict[str, Any] = {
     "Error": {
         "type": "object",
         "properties": {
@@ -51,21 +56,6 @@ _SCHEMAS: dict[str, Any] = {
             }
         },
         "required": ["error"],
-    },
-    "RerankRequest": {
-        "type": "object",
-        "description": "Cohere-style request. Provider parameters (e.g. truncate) may be added "
-        "at the top level or in `params`; nothing else is accepted.",
-        "properties": {
-            "model": {"type": "string", "minLength": 1, "description": "A name from /v1/models"},
-            "query": {"type": "string", "minLength": 1},
-            "documents": {"type": "array", "minItems": 1, "items": _DOCUMENT},
-            "top_n": {"type": ["integer", "null"], "minimum": 1},
-            "return_documents": {"type": ["boolean", "null"]},
-            "rank_fields": {"type": "array", "items": {"type": "string"}, "minItems": 1},
-            "params": {"type": "object"},
-        },
-        "required": ["model", "query", "documents"],
     },
     "RerankResponse": {
         "type": "object",
@@ -87,29 +77,6 @@ _SCHEMAS: dict[str, Any] = {
             "meta": {"type": "object"},
         },
         "required": ["results"],
-    },
-    "RankingRequest": {
-        "type": "object",
-        "description": "NVIDIA NIM ranking request.",
-        "properties": {
-            "model": {"type": "string", "minLength": 1},
-            "query": {
-                "type": "object",
-                "properties": {"text": {"type": "string", "minLength": 1}},
-                "required": ["text"],
-            },
-            "passages": {
-                "type": "array",
-                "minItems": 1,
-                "items": {
-                    "type": "object",
-                    "properties": {"text": {"type": "string"}},
-                    "required": ["text"],
-                },
-            },
-            "truncate": {"type": "string", "enum": ["NONE", "END"]},
-        },
-        "required": ["model", "query", "passages"],
     },
     "RankingResponse": {
         "type": "object",
@@ -136,78 +103,78 @@ _SCHEMAS: dict[str, Any] = {
         },
         "required": ["data"],
     },
+    "Object": {"type": "object"},
 }
 
 
-def _post(summary: str, request: str, response: str, op_id: str) -> dict[str, Any]:
+def _request(fields: Sequence[RequestField], limits: Limits, description: str) -> dict[str, Any]:
+    """A request body's schema from the parser's field definitions, with `limits` applied."""
     return {
-        "post": {
-            "summary": summary,
-            "operationId": op_id,
-            "requestBody": {
-                "required": True,
-                "content": {"application/json": {"schema": _ref(request)}},
-            },
-            "responses": {"200": _json(_ref(response), "Ranked documents, best first"), **_ERRORS},
+        "type": "object",
+        "description": description,
+        "properties": {f.name: f.schema_for(limits) for f in fields},
+        "required": [f.name for f in fields if f.required],
+    }
+
+
+def _operation(route: Route, operation_id: str) -> dict[str, Any]:
+    operation: dict[str, Any] = {"summary": route.summary, "operationId": operation_id}
+    answer = (
+        {"description": "OK", "content": {"text/plain": {"schema": {"type": "string"}}}}
+        if route.answer == "text"
+        else _json(_ref(route.answer), "OK")
+    )
+    if route.request is not None:
+        operation["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": _ref(route.request)}},
         }
-    }
-
-
-def _get(summary: str, op_id: str, body: dict[str, Any], *, public: bool = False) -> dict[str, Any]:
-    operation: dict[str, Any] = {
-        "summary": summary,
-        "operationId": op_id,
-        "responses": {"200": body, "401": _ERRORS["401"], "403": _ERRORS["403"]},
-    }
-    if public:
+        operation["responses"] = {"200": answer, **_ERRORS}
+    elif route.access == "public":
         operation["security"] = []
-        operation["responses"] = {"200": body, "503": _json(_ref("Error"), "Not ready")}
-    return {"get": operation}
+        operation["responses"] = {"200": answer, "503": _ERRORS["503"]}
+    else:
+        operation["responses"] = {"200": answer, "401": _ERRORS["401"], "403": _ERRORS["403"]}
+    return {route.method.lower(): operation}
 
 
-@cache
-def openapi_document() -> dict[str, Any]:
-    """The OpenAPI document describing every route."""
-    from rerankit import __version__
+def openapi_document(routes: Mapping[str, Route], limits: Limits) -> dict[str, Any]:
+    """The OpenAPI document describing every route of `routes`."""
+    from importlib.metadata import version
 
-    anything = _json({"type": "object"}, "OK")
+    schemas = {
+        **_ANSWERS,
+        "RerankRequest": _request(
+            COHERE_REQUEST,
+            limits,
+            "Cohere-style request. Provider parameters (e.g. truncate) may be added at the "
+            "top level or in `params`; nothing else is accepted.",
+        ),
+        "RankingRequest": _request(
+            NIM_REQUEST,
+            limits,
+            "NVIDIA NIM ranking request. Provider parameters (e.g. truncate) may be added at "
+            "the top level; nothing else is accepted.",
+        ),
+    }
+    paths: dict[str, Any] = {}
+    seen: dict[str, int] = {}
+    for path, route in routes.items():
+        seen[route.name] = seen.get(route.name, 0) + 1
+        n = seen[route.name]
+        paths[path] = _operation(route, route.name if n == 1 else f"{route.name}_{n}")
     return {
         "openapi": "3.1.0",
         "info": {
             "title": "rerankit proxy",
-            "version": __version__,
+            "version": version("rerankit-proxy"),
             "description": "Cohere- and NIM-compatible rerank gateway. Send "
             "'Authorization: Bearer <key>'.",
         },
         "components": {
-            "schemas": _SCHEMAS,
+            "schemas": schemas,
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
         },
         "security": [{"bearer": []}],
-        "paths": {
-            "/rerank": _post("Rerank (Cohere-style)", "RerankRequest", "RerankResponse", "rerank"),
-            "/v1/rerank": _post(
-                "Rerank (Cohere v1)", "RerankRequest", "RerankResponse", "rerank_v1"
-            ),
-            "/v2/rerank": _post(
-                "Rerank (Cohere v2)", "RerankRequest", "RerankResponse", "rerank_v2"
-            ),
-            "/v1/ranking": _post(
-                "Rerank (NVIDIA NIM)", "RankingRequest", "RankingResponse", "ranking"
-            ),
-            "/v1/models": _get(
-                "Models this key may call", "models", _json(_ref("ModelList"), "OK")
-            ),
-            "/models": _get(
-                "Models this key may call", "models_alias", _json(_ref("ModelList"), "OK")
-            ),
-            "/health/liveliness": _get("Liveness", "liveliness", anything, public=True),
-            "/health/readiness": _get("Readiness", "readiness", anything, public=True),
-            "/health": _get("Call every deployment (master key)", "health", anything),
-            "/metrics": _get(
-                "Prometheus metrics (master key)",
-                "metrics",
-                {"description": "OK", "content": {"text/plain": {"schema": {"type": "string"}}}},
-            ),
-        },
+        "paths": paths,
     }

@@ -88,3 +88,14 @@ def test_the_import_graph_has_no_cycle():
 def test_each_module_imports_on_its_own(module):
     code = f"import rerankit_proxy.{module}"
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_loading_the_plugin_stays_light():
+    # every rerankit process that loads plugins imports rerankit_proxy.plugin
+    code = (
+        "import sys, rerankit_proxy.plugin; "
+        "heavy = ('uvicorn', 'yaml', 'aiohttp', 'rerankit_proxy.app', 'rerankit_proxy.server'); "
+        "print(sorted(m for m in sys.modules if m.startswith(heavy)))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

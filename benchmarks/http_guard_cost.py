@@ -20,7 +20,7 @@ from uvicorn.config import Config
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.server import ServerState
 
-from rerankit.proxy.http_guard import GuardedHttpToolsProtocol
+from rerankit_proxy.http_guard import GuardedHttpToolsProtocol
 
 
 async def _app(scope: Any, receive: Any, send: Any) -> None:

@@ -214,7 +214,7 @@ def main() -> None:
                 "--log-level",
                 "warning",
             ],
-            env={**env, "RERANKIT_LOAD_PLUGINS": "nvidia_nim"},
+            env={**env, "RERANKIT_LOAD_PLUGINS": "nvidia_nim,proxy"},
         )
         while True:
             try:

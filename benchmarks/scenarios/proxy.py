@@ -7,7 +7,7 @@ the same load of NIM bodies sent straight to the upstream; resident memory after
 The load generator (`benchmarks/http_load.py`) is the one the peers scenario points at
 litellm's proxy, so the two proxies compare directly.
 
-Skipped, with a note, until `rerankit.proxy` exists on this branch.
+Skipped, with a note, when the proxy plugin (`rerankit_proxy`) is not installed.
 """
 
 from __future__ import annotations
@@ -54,8 +54,8 @@ def run(quick: bool) -> Result:
         title=f"5. Proxy ({CONNECTIONS} connections, 20 docs of ~100 words)",
         columns=["figure", "rerankit proxy", "upstream direct", "x direct"],
     )
-    if importlib.util.find_spec("rerankit.proxy") is None:
-        result.skipped = "rerankit.proxy is not on this branch yet (it lands with the proxy work)."
+    if importlib.util.find_spec("rerankit_proxy") is None:
+        result.skipped = "rerankit_proxy is not installed (pip install 'rerankit[proxy]')."
         return result
     calls = 100 if quick else 4000
     docs = documents(20)
@@ -71,7 +71,7 @@ def run(quick: bool) -> Result:
         port = free_port()
         command = [sys.executable, "-m", "rerankit.cli", "serve", "--config", str(config)]
         command += ["--port", str(port), "--log-level", "warning"]
-        env = {**os.environ, "RERANKIT_LOAD_PLUGINS": "nvidia_nim", "PYTHONPATH": str(ROOT)}
+        env = {**os.environ, "RERANKIT_LOAD_PLUGINS": "nvidia_nim,proxy", "PYTHONPATH": str(ROOT)}
         url = f"http://127.0.0.1:{port}/v2/rerank"
         start = time.perf_counter()
         process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)

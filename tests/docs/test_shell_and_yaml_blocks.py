@@ -68,7 +68,7 @@ def test_yaml_block(code, monkeypatch, tmp_path):
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
     data = yaml.safe_load(code)
     if isinstance(data, dict) and "model_list" in data:
-        from rerankit.proxy.config import parse_config
+        from rerankit_proxy import parse_config
 
         parse_config(data, source="docs", environ=Placeholders())
 

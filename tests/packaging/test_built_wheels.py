@@ -15,6 +15,7 @@ import os
 import re
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -59,6 +60,10 @@ def install(python: Path, dist: Path, requirement: str, cwd: Path) -> None:
 def test_wheels_install_and_work_outside_the_workspace(tmp_path, nim_server: FakeNimServer):
     dist = wheels(tmp_path)
     assert list(dist.glob("rerankit-*.whl")), f"no rerankit wheel in {dist}"
+    # The proxy is its own distribution: the core wheel carries none of it.
+    (core_wheel,) = dist.glob("rerankit-*.whl")
+    assert not [n for n in zipfile.ZipFile(core_wheel).namelist() if "proxy" in n], core_wheel
+    assert list(dist.glob("rerankit_proxy-*.whl")), f"no rerankit-proxy wheel in {dist}"
     venv = tmp_path / "venv"
     subprocess.run([uv(), "venv", "--quiet", "--python", sys.executable, str(venv)], check=True)
     python, script = venv / "bin" / "python", venv / "bin" / "rerankit"
@@ -86,6 +91,10 @@ def test_wheels_install_and_work_outside_the_workspace(tmp_path, nim_server: Fak
     )
     assert ranked.returncode == 0, ranked.stderr
     assert ranked.stdout.splitlines()[1].split()[:2] == ["1", "1"]
+    # without the proxy plugin, `rerankit serve` says what to install
+    serve = run(script, "serve")
+    assert serve.returncode == 2
+    assert "pip install 'rerankit[proxy]'" in serve.stderr
     missing = run(script, "rerank", "nvidia_nim/nvidia/x", "q", "-d", "a")
     assert missing.returncode == 2
     assert (

@@ -235,7 +235,7 @@ def proxy(
 ) -> Iterator[ProxyProcess]:
     """The session's proxy, ready to serve `gateway_config`."""
     config = gateway_config(nim_server, second_nim, bad_nim, spare_nim)
-    env = {"PROXY_TEST_NIM_KEY": NIM_KEY, "RERANKIT_LOAD_PLUGINS": "nvidia_nim,local"}
+    env = {"PROXY_TEST_NIM_KEY": NIM_KEY, "RERANKIT_LOAD_PLUGINS": "nvidia_nim,local,proxy"}
     process = ProxyProcess(tmp_path_factory.mktemp("proxy"), config, env=env)
     try:
         yield process.wait_ready()

@@ -7,7 +7,7 @@ import textwrap
 
 import pytest
 
-from rerankit.proxy.config import (
+from rerankit_proxy import (
     ProxyConfigError,
     default_config,
     load_config,

@@ -232,3 +232,44 @@ def test_master_key_header_is_case_insensitive_scheme(proxy):
         headers={"Authorization": f"bearer {MASTER}"},
     )
     assert r.status_code == 200
+
+
+def test_openapi_document_is_the_parsers_own_definition(client):
+    # generated from the route table and the parser's field definitions: a field the
+    # document marks required is refused when missing, an optional one is not needed,
+    # a field the document does not list is refused, and the configured limits show
+    doc = client.get("/openapi.json").json()
+    from rerankit_proxy.endpoints import ROUTES
+
+    assert set(doc["paths"]) == set(ROUTES)
+    schemas = doc["components"]["schemas"]
+    valid = {
+        "/v2/rerank": {"model": "bm25", "query": "memory", "documents": ["cats", "memory"]},
+        "/v1/ranking": {
+            "model": "bm25",
+            "query": {"text": "memory"},
+            "passages": [{"text": "cats"}, {"text": "memory"}],
+        },
+    }
+    for path, name in [("/v2/rerank", "RerankRequest"), ("/v1/ranking", "RankingRequest")]:
+        schema = schemas[name]
+        assert doc["paths"][path]["post"]["requestBody"]["content"]["application/json"][
+            "schema"
+        ] == {"$ref": f"#/components/schemas/{name}"}
+        assert client.post(path, json=valid[path]).status_code == 200
+        for field in schema["required"]:
+            body = {k: v for k, v in valid[path].items() if k != field}
+            assert client.post(path, json=body).status_code == 422, field
+        unlisted = client.post(path, json={**valid[path], "no_such_field": 1})
+        assert unlisted.status_code == 422
+    rerank = schemas["RerankRequest"]["properties"]
+    assert set(rerank) == {
+        "model",
+        "query",
+        "documents",
+        "top_n",
+        "return_documents",
+        "rank_fields",
+        "params",
+    }
+    assert rerank["documents"]["maxItems"] == 40  # the test config's limits.max_documents

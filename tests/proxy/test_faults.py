@@ -54,7 +54,7 @@ def started(tmp_path) -> Iterator[list[ProxyProcess]]:
 
 def serve(started, tmp_path, config, **env: str) -> ProxyProcess:
     process = ProxyProcess(
-        tmp_path, config, env={"RERANKIT_LOAD_PLUGINS": "nvidia_nim,local", **env}
+        tmp_path, config, env={"RERANKIT_LOAD_PLUGINS": "nvidia_nim,local,proxy", **env}
     )
     started.append(process)
     return process.wait_ready()

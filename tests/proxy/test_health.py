@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rerankit.proxy.health import DeploymentHealth, HealthSettings, may_eject
+from rerankit_proxy.health import DeploymentHealth, HealthSettings, may_eject
 
 SETTINGS = HealthSettings(
     failure_rate_threshold=0.5,

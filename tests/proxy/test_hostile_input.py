@@ -102,7 +102,7 @@ def _config(upstream: FakeRerankServer, closed_port: int) -> dict[str, Any]:
 def proxy(
     tmp_path_factory: pytest.TempPathFactory, upstream: FakeRerankServer
 ) -> Iterator[ProxyProcess]:
-    env = {"RERANKIT_LOAD_PLUGINS": "nvidia_nim,local"}
+    env = {"RERANKIT_LOAD_PLUGINS": "nvidia_nim,local,proxy"}
     process = ProxyProcess(
         tmp_path_factory.mktemp("hostile"), _config(upstream, free_port()), env=env
     )
@@ -310,7 +310,7 @@ def test_non_finite_numbers_in_the_config_stop_start_up(tmp_path, section, field
         capture_output=True,
         text=True,
         timeout=60,
-        env={**os.environ, "RERANKIT_LOAD_PLUGINS": "local"},
+        env={**os.environ, "RERANKIT_LOAD_PLUGINS": "local,proxy"},
     )
     assert result.returncode == 2, result.stderr
     assert f"{path}: {section}.{field}: must be a finite number" in result.stderr

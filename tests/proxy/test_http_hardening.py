@@ -21,9 +21,9 @@ import pytest
 
 from rerankit import cli
 from rerankit.errors import ConfigurationError
-from rerankit.proxy import ProxyConfigError, parse_config
-from rerankit.proxy.server import serve
-from rerankit.proxy.server_settings import ServerSettings
+from rerankit_proxy import ProxyConfigError, parse_config
+from rerankit_proxy.server import serve
+from rerankit_proxy.server_settings import ServerSettings
 from tests.proxy.conftest import MASTER, ProxyProcess
 
 BOUND = 10.0  # seconds: "it happened", never "it was fast"
@@ -33,7 +33,7 @@ CONFIG: dict[str, Any] = {
     "general_settings": {"master_key": MASTER},
     "server_settings": {"header_timeout": 0.5, "body_timeout": 0.5},
 }
-ENV = {"RERANKIT_LOAD_PLUGINS": "local"}
+ENV = {"RERANKIT_LOAD_PLUGINS": "local,proxy"}
 RERANK = json.dumps({"model": "bm25", "query": "memory", "documents": ["cats", "memory"]}).encode()
 
 
@@ -391,7 +391,7 @@ def test_the_uvicorn_seam_is_where_http_guard_expects_it():
     """Fails when uvicorn moves what `http_guard` overrides or reads (see its docstring)."""
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 
-    from rerankit.proxy.http_guard import GuardedHttpToolsProtocol
+    from rerankit_proxy.http_guard import GuardedHttpToolsProtocol
 
     params = list(inspect.signature(HttpToolsProtocol.__init__).parameters)
     assert params == ["self", "config", "server_state", "app_state", "_loop"]
@@ -433,7 +433,7 @@ def logging_restored() -> Iterator[None]:
 
 
 def test_workers_get_the_command_lines_settings(monkeypatch, tmp_path, logging_restored):
-    from rerankit.proxy import http_guard, server
+    from rerankit_proxy import http_guard, server
 
     path = tmp_path / "c.yaml"
     path.write_text(json.dumps(CONFIG))
@@ -451,7 +451,7 @@ def test_workers_get_the_command_lines_settings(monkeypatch, tmp_path, logging_r
 def test_open_files_limit_is_raised_to_fit_the_cap_or_the_gap_is_logged(caplog):
     import resource
 
-    from rerankit.proxy import server
+    from rerankit_proxy import server
 
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if hard == resource.RLIM_INFINITY or hard < 4096:

@@ -8,8 +8,8 @@ import logging
 import httpx
 import pytest
 
-from rerankit.proxy import create_app, parse_config
-from rerankit.proxy.config import ProxyConfigError
+from rerankit_proxy import create_app, parse_config
+from rerankit_proxy.config import ProxyConfigError
 
 MASTER = "sk-master-normalize-01"
 

@@ -86,7 +86,7 @@ def test_upstream_429_holds_the_deployment_for_its_retry_after(tmp_path, spare_n
         "router_settings": {"num_retries": 1},
         "limits": {"request_timeout": 1},
     }
-    process = ProxyProcess(tmp_path, config, env={"RERANKIT_LOAD_PLUGINS": "nvidia_nim"})
+    process = ProxyProcess(tmp_path, config, env={"RERANKIT_LOAD_PLUGINS": "nvidia_nim,proxy"})
     try:
         process.wait_ready()
         headers = {"Authorization": f"Bearer {MASTER}"}
@@ -115,7 +115,7 @@ def test_a_short_retry_after_is_waited_out_within_the_request(tmp_path, spare_ni
         ],
         "general_settings": {"master_key": MASTER},
     }
-    process = ProxyProcess(tmp_path, config, env={"RERANKIT_LOAD_PLUGINS": "nvidia_nim"})
+    process = ProxyProcess(tmp_path, config, env={"RERANKIT_LOAD_PLUGINS": "nvidia_nim,proxy"})
     try:
         process.wait_ready()
         headers = {"Authorization": f"Bearer {MASTER}"}
@@ -148,7 +148,7 @@ def test_least_busy_prefers_the_idle_deployment(tmp_path, nim, second_nim):
         "general_settings": {"master_key": MASTER},
         "router_settings": {"routing_strategy": "least-busy"},  # the gateway's spelling
     }
-    process = ProxyProcess(tmp_path, config, env={"RERANKIT_LOAD_PLUGINS": "nvidia_nim"})
+    process = ProxyProcess(tmp_path, config, env={"RERANKIT_LOAD_PLUGINS": "nvidia_nim,proxy"})
     try:
         process.wait_ready()
         nim.clear()

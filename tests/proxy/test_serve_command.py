@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -66,7 +67,7 @@ def test_sigterm_lets_in_flight_requests_finish(tmp_path, spare_nim):
         ],
         "general_settings": {"master_key": MASTER},
     }
-    process = ProxyProcess(tmp_path, config, env={"RERANKIT_LOAD_PLUGINS": "nvidia_nim"})
+    process = ProxyProcess(tmp_path, config, env={"RERANKIT_LOAD_PLUGINS": "nvidia_nim,proxy"})
     try:
         process.wait_ready()
         spare_nim.clear()
@@ -117,8 +118,40 @@ def test_workers_share_the_generated_key(tmp_path):
 def test_import_rerankit_does_not_import_the_proxy():
     code = (
         "import sys, rerankit; rerankit.rerank; rerankit.AsyncClient; "
-        "heavy = ('rerankit.proxy', 'uvicorn', 'yaml'); "
+        "heavy = ('rerankit_proxy', 'uvicorn', 'yaml'); "
         "print(sorted(m for m in sys.modules if m.startswith(heavy)))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def _serve_in_subprocess(prelude: str, load: str) -> subprocess.CompletedProcess[str]:
+    code = f"import sys; {prelude}from rerankit.cli import main; sys.exit(main(['serve']))"
+    env = {**os.environ, "RERANKIT_LOAD_PLUGINS": load}
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=env
+    )
+
+
+def test_serve_comes_from_the_proxy_plugin(capsys):
+    import rerankit_proxy.plugin
+    from rerankit.plugins import get_plugin_manager
+
+    assert get_plugin_manager().get_plugin("proxy") is rerankit_proxy.plugin
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["serve", "--help"])
+    assert exited.value.code == 0
+    assert "--max-connections" in capsys.readouterr().out  # the plugin's parser, not core's
+
+
+def test_without_the_plugin_serve_says_what_to_install():
+    # rerankit_proxy not importable: as after `pip install rerankit` alone.
+    result = _serve_in_subprocess("sys.modules['rerankit_proxy'] = None; ", "local")
+    assert result.returncode == 2
+    assert "pip install 'rerankit[proxy]'" in result.stderr
+
+
+def test_plugin_left_out_by_load_plugins_is_named():
+    result = _serve_in_subprocess("", "local")
+    assert result.returncode == 2
+    assert "RERANKIT_LOAD_PLUGINS" in result.stderr

@@ -1,5 +1,5 @@
-"""The proxy's upstream HTTP client (core's default, cookie-free), against real servers
-on 127.0.0.1."""
+"""The proxy's upstream client: a plain `rerankit.AsyncClient` on core's default HTTP
+client (aiohttp, cookie-free), against real servers on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -11,27 +11,23 @@ import pytest
 
 import rerankit
 from rerankit.errors import ProviderConnectionError, ProviderTimeoutError
-from rerankit.proxy.ratelimit import RateLimiter
-from rerankit.proxy.transport import upstream_http_client
+from rerankit_proxy.ratelimit import RateLimiter
 from tests.proxy.conftest import SELF_HOSTED_MODEL
-
-BODY = {"model": "m", "query": {"text": "memory"}, "passages": [{"text": "memory"}]}
 
 
 async def test_connections_are_reused(open_nim_server):
     before = open_nim_server.connections_opened
-    async with upstream_http_client(None, timeout=5) as client:
+    async with rerankit.AsyncClient(timeout=5) as client:
         for _ in range(5):
-            r = await client.post(f"{open_nim_server.url}/v1/ranking", json=BODY)
-            assert r.status_code == 200
-            assert r.json()["rankings"][0]["index"] == 0
+            r = await client.rerank(
+                SELF_HOSTED_MODEL, "memory", ["memory"], api_base=open_nim_server.url
+            )
+            assert r.results[0].index == 0
     assert open_nim_server.connections_opened - before == 1
 
 
 async def test_errors_are_httpx_errors_the_client_maps(open_nim_server):
-    client = rerankit.AsyncClient(
-        http_client=upstream_http_client(None, timeout=0.5), timeout=0.5, max_retries=0
-    )
+    client = rerankit.AsyncClient(timeout=0.5, max_retries=0)
     kwargs = {"api_base": open_nim_server.url}
     open_nim_server.enqueue_faults(["reset"])
     with pytest.raises(ProviderConnectionError):
@@ -60,25 +56,32 @@ async def _serve_once_per_connection(reader, writer, replies):
 
 
 async def test_chunked_and_unframed_answers_and_server_closed_connections():
+    # {"rankings": [{"index": 1, "logit": 2.0}, {"index": 0, "logit": 1.0}]}, cut in pieces
+    first, second = b'{"rankings": [{"index": 1, "logit": 2.0},', b' {"index": 0, "logit": 1.0}]}'
     chunked = (
         b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Type: application/json\r\n"
-        b'\r\n5\r\n{"a":\r\n2\r\n1}\r\n0\r\n\r\n'
+        b"\r\n%x\r\n%s\r\n%x\r\n%s\r\n0\r\n\r\n" % (len(first), first, len(second), second)
     )
-    unframed = b'HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n\r\n{"b":2}'
+    unframed = b"HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n\r\n" + first + second
     replies = [chunked, unframed, chunked]
     server = await asyncio.start_server(
         lambda r, w: _serve_once_per_connection(r, w, replies), "127.0.0.1", 0
     )
-    url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/x"
-    async with server, upstream_http_client(None, timeout=5) as client:
-        assert (await client.post(url, json={})).json() == {"a": 1}
+    base = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+    async with server, rerankit.AsyncClient(timeout=5, max_retries=0) as client:
+
+        async def order() -> list[int]:
+            r = await client.rerank(SELF_HOSTED_MODEL, "q", ["a", "b"], api_base=base)
+            return [result.index for result in r.results]
+
+        assert await order() == [1, 0]
         # the server closed the kept-alive connection: the next call opens a new one
         # (once the close has arrived: a POST on a connection closed in that very instant
         # is not resent, and fails as a connection error the router retries elsewhere)
         await asyncio.sleep(0.05)
-        assert (await client.post(url, json={})).json() == {"b": 2}
+        assert await order() == [1, 0]
         await asyncio.sleep(0.05)
-        assert (await client.post(url, json={})).json() == {"a": 1}
+        assert await order() == [1, 0]
 
 
 def test_rate_limiter_refills_over_time():
@@ -110,21 +113,20 @@ async def test_upstream_cookies_never_ride_along_on_later_calls(monkeypatch, tra
             seen.append(head)
             length = int(re.search(rb"(?i)content-length: *(\d+)", head).group(1))
             await reader.readexactly(length)
+            answer = b'{"rankings": [{"index": 0, "logit": 1.0}]}'
             writer.write(
                 b"HTTP/1.1 200 OK\r\nSet-Cookie: session=caller-one; Path=/\r\n"
-                b"Content-Length: 2\r\n\r\n{}"
+                b"Content-Length: %d\r\n\r\n%s" % (len(answer), answer)
             )
             await writer.drain()
         writer.close()
 
     server = await asyncio.start_server(handle, "127.0.0.1", 0)
-    url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/x"
-    async with server:
-        client = upstream_http_client(None, timeout=5)
-        assert ("aiohttp" in type(client).__name__.lower()) == (transport == "default")
+    base = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+    async with server, rerankit.AsyncClient(timeout=5, max_retries=0) as client:
         for _ in range(2):
-            assert (await client.post(url, json={})).status_code == 200
-        await client.aclose()
+            r = await client.rerank(SELF_HOSTED_MODEL, "q", ["d"], api_base=base)
+            assert r.results[0].index == 0
     assert len(seen) == 2
     assert b"caller-one" not in seen[1]
     assert b"cookie" not in seen[1].lower()

@@ -27,6 +27,7 @@ import asyncio
 import os
 import weakref
 from collections.abc import AsyncIterator
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Any
 
 import httpx
@@ -53,7 +54,19 @@ def default_async_client(
             return _aiohttp_client(timeout)
         except ImportError:
             pass
-    return httpx.AsyncClient(transport=transport, timeout=timeout, headers=DEFAULT_HEADERS)
+    return httpx.AsyncClient(
+        transport=transport, timeout=timeout, headers=DEFAULT_HEADERS, cookies=no_cookies()
+    )
+
+
+def no_cookies() -> CookieJar:
+    """A cookie jar that stores nothing (no domain is allowed to set a cookie).
+
+    One client serves many callers (`rerankit.arerank`'s shared one, a gateway's), so a
+    cookie an upstream sets for one call must not ride along on another's; aiohttp's
+    session gets `DummyCookieJar` for the same reason.
+    """
+    return CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
 
 
 def _aiohttp_client(timeout: Any) -> httpx.AsyncClient:
@@ -109,7 +122,9 @@ class AiohttpClient(httpx.AsyncClient):
     """An `httpx.AsyncClient` on aiohttp, with a short path for JSON POSTs."""
 
     def __init__(self, transport: Any, timeout: Any) -> None:
-        super().__init__(transport=transport, timeout=timeout, headers=DEFAULT_HEADERS)
+        super().__init__(
+            transport=transport, timeout=timeout, headers=DEFAULT_HEADERS, cookies=no_cookies()
+        )
         self._aiohttp = transport
 
     async def request(

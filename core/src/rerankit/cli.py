@@ -29,7 +29,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any, BinaryIO
 
-from .errors import PluginLoadError, ProviderError, RerankitError
+from .errors import ConfigurationError, PluginLoadError, ProviderError, RerankitError
 
 __all__ = ["main"]
 
@@ -180,40 +180,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     new.set_defaults(run=_new_provider)
 
-    serve = commands.add_parser(
-        "serve", help="run the HTTP proxy (needs: pip install 'rerankit[proxy]')"
-    )
-    serve.add_argument("--config", help="YAML config file (default: every installed provider)")
-    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=4000, help="port (default 4000)")
-    serve.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
-    serve.add_argument(
-        "--log-level",
-        default="info",
-        choices=["debug", "info", "warning", "error"],
-        help="info logs one access line per request (default info)",
-    )
-    # Connection limits; each overrides the config file's server_settings (docs/proxy.md).
-    limits = serve.add_argument_group("connection limits (default: the config file's)")
-    limits.add_argument(
-        "--max-connections", type=int, metavar="N", help="open connections per worker"
-    )
-    limits.add_argument(
-        "--max-header-bytes", type=int, metavar="N", help="request head size (431 above)"
-    )
-    limits.add_argument("--max-headers", type=int, metavar="N", help="header fields (431 above)")
-    limits.add_argument(
-        "--header-timeout", type=float, metavar="S", help="seconds to send the head"
-    )
-    limits.add_argument("--body-timeout", type=float, metavar="S", help="seconds to send the body")
-    limits.add_argument(
-        "--graceful-shutdown-timeout",
-        type=float,
-        metavar="S",
-        help="seconds requests get after SIGTERM",
-    )
-    serve.set_defaults(run=_serve)
     _plugin_commands(commands)
+    if "serve" not in commands.choices:
+        # The proxy is a plugin (rerankit-proxy); without it, say what to install.
+        serve = commands.add_parser(
+            "serve", help="run the HTTP proxy (needs: pip install 'rerankit[proxy]')"
+        )
+        serve.add_argument("options", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+        serve.set_defaults(run=_serve_missing)
     return parser
 
 
@@ -372,23 +346,18 @@ def _new_provider(args: argparse.Namespace) -> int:
     return 0
 
 
-def _serve(args: argparse.Namespace) -> int:
-    from .proxy.server import serve
+def _serve_missing(args: argparse.Namespace) -> int:
+    import importlib.util
 
-    serve(
-        args.config,
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        log_level=args.log_level,
-        max_connections=args.max_connections,
-        max_header_bytes=args.max_header_bytes,
-        max_headers=args.max_headers,
-        header_timeout=args.header_timeout,
-        body_timeout=args.body_timeout,
-        graceful_shutdown_timeout=args.graceful_shutdown_timeout,
+    if importlib.util.find_spec("rerankit_proxy") is not None:
+        raise ConfigurationError(
+            "rerankit serve comes from the 'proxy' plugin (rerankit-proxy), which is installed "
+            "but not loaded: add proxy to RERANKIT_LOAD_PLUGINS, or unset it."
+        )
+    raise ConfigurationError(
+        "rerankit serve needs the proxy plugin: pip install 'rerankit[proxy]' "
+        "(the rerankit-proxy distribution)."
     )
-    return 0
 
 
 def _parse_param(text: str) -> tuple[str, Any]:

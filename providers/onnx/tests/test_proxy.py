@@ -8,7 +8,7 @@ import math
 import httpx
 import pytest
 
-from rerankit.proxy import create_app, parse_config
+from rerankit_proxy import create_app, parse_config
 
 MASTER = "sk-master-onnx-test-01"
 QUERY = "red fruit"

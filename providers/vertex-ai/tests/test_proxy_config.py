@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from rerankit.plugins import get_plugin_manager
-from rerankit.proxy.config import ProxyConfigError, parse_config
 from rerankit.registry import ProviderRegistry
+from rerankit_proxy import ProxyConfigError, parse_config
 
 
 def config(**litellm_params):

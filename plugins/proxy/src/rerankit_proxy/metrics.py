@@ -10,7 +10,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Iterable
 
-__all__ = ["Metrics", "LATENCY_BUCKETS"]
+__all__ = ["Metrics", "LATENCY_BUCKETS", "HTTP_REFUSED"]
 
 #: Histogram bucket bounds in seconds.
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -148,3 +148,14 @@ def _escape(value: str) -> str:
 
 def _number(value: float) -> str:
     return str(int(value)) if value == int(value) else repr(value)
+
+
+#: What the HTTP layer (`http_guard`) refused before the app saw a request, by reason (a
+#: fixed set): `too_many_connections`, `headers_too_large`, `too_many_headers`,
+#: `header_timeout`, `idle_timeout` (a new connection that sent nothing within
+#: `header_timeout`). Process-wide, as the connections are; `GET /metrics` shows it
+#: beside the app's own metrics.
+HTTP_REFUSED = _Counter(
+    "rerankit_proxy_http_refused_total",
+    "Connections or requests the HTTP layer refused before the app saw them, by reason.",
+)

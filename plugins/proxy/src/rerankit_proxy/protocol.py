@@ -22,16 +22,21 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from ..types import RerankResponse
+from rerankit.types import RerankResponse
+
+from .asgi import ApiError
 from .config import Limits
-from .replies import ApiError
+from .params import ProviderParams
 
 __all__ = [
     "Shape",
+    "RequestField",
+    "COHERE_REQUEST",
+    "NIM_REQUEST",
     "RerankCall",
     "MAX_JSON_DEPTH",
     "load_json",
@@ -49,10 +54,91 @@ _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 Shape = Literal["rerank", "cohere_v1", "cohere_v2", "nim"]
 
-_COHERE_FIELDS = frozenset(
-    {"model", "query", "documents", "top_n", "return_documents", "rank_fields", "params"}
+
+@dataclass(frozen=True, slots=True)
+class RequestField:
+    """One top-level field of a request body: the parser accepts exactly these (plus
+    provider parameters), and the OpenAPI document is generated from them."""
+
+    name: str
+    #: The field's JSON schema, given the configured limits.
+    schema: Callable[[Limits], dict[str, Any]]
+    required: bool = False
+    #: A provider parameter shown for clients (`truncate` for NIM): passed on to the
+    #: provider and checked there (`params.py`), not one of the shape's own fields.
+    provider_param: bool = False
+
+    def schema_for(self, limits: Limits) -> dict[str, Any]:
+        """The JSON schema with `limits` applied."""
+        return self.schema(limits)
+
+
+def _document(limits: Limits) -> dict[str, Any]:
+    text = {"type": "string", "maxLength": limits.max_document_chars}
+    return {"oneOf": [text, {"type": "object", "properties": {"text": text}, "required": ["text"]}]}
+
+
+def _model(limits: Limits) -> dict[str, Any]:
+    return {"type": "string", "minLength": 1, "description": "A name from /v1/models"}
+
+
+COHERE_REQUEST: tuple[RequestField, ...] = (
+    RequestField("model", _model, required=True),
+    RequestField(
+        "query",
+        lambda limits: {"type": "string", "minLength": 1, "maxLength": limits.max_query_chars},
+        required=True,
+    ),
+    RequestField(
+        "documents",
+        lambda limits: {
+            "type": "array",
+            "minItems": 1,
+            "maxItems": limits.max_documents,
+            "items": _document(limits),
+        },
+        required=True,
+    ),
+    RequestField("top_n", lambda _: {"type": ["integer", "null"], "minimum": 1}),
+    RequestField("return_documents", lambda _: {"type": ["boolean", "null"]}),
+    RequestField(
+        "rank_fields", lambda _: {"type": "array", "items": {"type": "string"}, "minItems": 1}
+    ),
+    RequestField("params", lambda _: {"type": "object"}),
 )
-_NIM_FIELDS = frozenset({"model", "query", "passages"})
+NIM_REQUEST: tuple[RequestField, ...] = (
+    RequestField("model", _model, required=True),
+    RequestField(
+        "query",
+        lambda limits: {
+            "type": "object",
+            "properties": {
+                "text": {"type": "string", "minLength": 1, "maxLength": limits.max_query_chars}
+            },
+            "required": ["text"],
+        },
+        required=True,
+    ),
+    RequestField(
+        "passages",
+        lambda limits: {
+            "type": "array",
+            "minItems": 1,
+            "maxItems": limits.max_documents,
+            "items": {
+                "type": "object",
+                "properties": {"text": {"type": "string", "maxLength": limits.max_document_chars}},
+                "required": ["text"],
+            },
+        },
+        required=True,
+    ),
+    RequestField(
+        "truncate", lambda _: {"type": "string", "enum": ["NONE", "END"]}, provider_param=True
+    ),
+)
+_COHERE_FIELDS = frozenset(f.name for f in COHERE_REQUEST if not f.provider_param)
+_NIM_FIELDS = frozenset(f.name for f in NIM_REQUEST if not f.provider_param)
 #: Cohere fields the proxy cannot honour: refused rather than silently ignored.
 _UNSUPPORTED = {
     "max_chunks_per_doc": "use the provider's truncation parameter (e.g. truncate) instead",
@@ -246,20 +332,20 @@ def _parse_nim(data: dict[str, Any], model: str, limits: Limits) -> RerankCall:
     return RerankCall("nim", model, text, passages, texts, None, False, params)
 
 
-def check_params(call: RerankCall, accepted: Mapping[str, Any]) -> None:
-    """Refuse any field that is not a parameter the model's provider accepts."""
-    for name, value in call.params.items():
-        if name not in accepted:
-            base = _NIM_FIELDS if call.shape == "nim" else _COHERE_FIELDS - {"params"}
-            allowed = ", ".join([*sorted(base), *sorted(accepted)])
-            raise _invalid(
-                f"Unknown field {name!r} for model {call.model!r}. Accepted fields: {allowed}.",
-                "unknown_field",
-            )
-        try:
-            accepted[name].validate(name, value)
-        except ValueError as exc:
-            raise _invalid(str(exc)) from None
+def check_params(call: RerankCall, accepted: ProviderParams) -> None:
+    """Refuse any field that is not a parameter the model's provider accepts (422)."""
+    unknown = accepted.unknown(call.params)
+    if unknown is not None:
+        base = _NIM_FIELDS if call.shape == "nim" else _COHERE_FIELDS - {"params"}
+        allowed = ", ".join([*sorted(base), *accepted.names()])
+        raise _invalid(
+            f"Unknown field {unknown!r} for model {call.model!r}. Accepted fields: {allowed}.",
+            "unknown_field",
+        )
+    try:
+        accepted.check(call.params)
+    except ValueError as exc:
+        raise _invalid(str(exc)) from None
 
 
 def _query(value: Any, limits: Limits) -> str:

@@ -9,16 +9,18 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import os
 import re
 from collections.abc import Mapping
-from dataclasses import replace
+from dataclasses import fields, replace
+from pathlib import Path
 from typing import Any
 
-from .._normalize import check_normalize, normalized_kind
-from .._pipeline import prepare
-from ..errors import RerankitError
-from ..provider import ProviderRequest
-from ..registry import ProviderRegistry
+from rerankit.errors import ConfigurationError, RerankitError
+from rerankit.preflight import check_call, score_kind_after
+from rerankit.provider import ProviderRequest
+from rerankit.registry import ProviderRegistry, default_registry
+
 from .config import (
     Deployment,
     Limits,
@@ -29,9 +31,17 @@ from .config import (
     VirtualKey,
     generate_key,
 )
-from .server_settings import read_server_settings
+from .params import ProviderParams
+from .server_settings import MINIMUM, ServerSettings, setting_problem
 
-__all__ = ["ConfigReader", "ENV_PREFIX"]
+__all__ = [
+    "ConfigReader",
+    "ENV_PREFIX",
+    "load_config",
+    "parse_config",
+    "default_config",
+    "read_server_settings",
+]
 
 logger = logging.getLogger("rerankit.proxy")
 
@@ -241,7 +251,7 @@ class ConfigReader:
             )
         if "normalize" in params:  # passed on to the client as `normalize=`
             try:
-                check_normalize(params["normalize"])
+                score_kind_after("unknown", params["normalize"])
             except RerankitError as exc:
                 raise self.error(f"{pwhere}.normalize", str(exc)) from None
         for ignored in sorted(_IGNORED_PARAMS & set(params)):
@@ -284,40 +294,34 @@ class ConfigReader:
                 registry.get(prefix)
                 if not deployment.model.startswith(prefix + "/"):
                     raise self.error(f"{where}.model", "must have the form 'prefix/...*'.")
-                if params:
-                    provider = registry.get(prefix)
-                    for pname, pvalue in params.items():
-                        spec = provider.params.get(pname)
-                        if spec is None:
-                            raise self._unknown_param(where, pname, list(provider.params))
-                        spec.validate(pname, pvalue)
+                # No concrete model to check a call with: the parameters alone.
+                self._check_params(where, ProviderParams(registry.get(prefix)), params)
                 return
-            prefix, provider, _ = registry.resolve(deployment.model)
-            unknown = [p for p in params if p not in provider.params]
-            if unknown:
-                raise self._unknown_param(where, unknown[0], list(provider.params))
-            prepare(
-                registry,
+            _, provider, _ = registry.resolve(deployment.model)
+            self._check_params(where, ProviderParams(provider), params)
+            check_call(
                 deployment.model,
-                "configuration check",
-                ["configuration check"],
-                top_n=None,
-                return_documents=False,
+                params=params,
                 api_key=deployment.api_key,
                 api_base=deployment.api_base,
-                drop_params=False,
-                params=params,
+                registry=registry,
             )
         except ProxyConfigError:
             raise
         except RerankitError as exc:
             raise self.error(where, str(exc)) from None
 
-    def _unknown_param(self, where: str, name: str, accepted: list[str]) -> ProxyConfigError:
-        allowed = ", ".join(sorted([*_DEPLOYMENT_FIELDS, *accepted]))
-        return self.error(
-            f"{where}.{name}", "is not a parameter of this provider.", f"Allowed: {allowed}."
-        )
+    def _check_params(
+        self, where: str, accepted: ProviderParams, params: Mapping[str, Any]
+    ) -> None:
+        """A deployment's provider parameters, as a caller's are checked (`params.py`)."""
+        unknown = accepted.unknown(params)
+        if unknown is not None:
+            allowed = ", ".join(sorted([*_DEPLOYMENT_FIELDS, *accepted.names()]))
+            raise self.error(
+                f"{where}.{unknown}", "is not a parameter of this provider.", f"Allowed: {allowed}."
+            )
+        accepted.check(params)
 
     def check_groups(self, deployments: list[Deployment]) -> None:
         """Name deployments; deployments sharing a model name must serve the same thing."""
@@ -536,7 +540,7 @@ def _score_kind(deployment: Deployment, registry: ProviderRegistry) -> str:
     prefix, _, rest = deployment.model.partition("/")
     request = ProviderRequest(prefix, rest, "q", ("d",), params=_provider_params(deployment))
     kind = registry.get(prefix).score_kind_for(request)
-    return normalized_kind(kind, deployment.params.get("normalize"))
+    return score_kind_after(kind, deployment.params.get("normalize"))
 
 
 def _replace_id(deployment: Deployment, ident: str) -> Deployment:
@@ -549,3 +553,85 @@ def _kind(value: Any) -> str:
     if isinstance(value, str):
         return f"the string {value!r}"
     return f"{type(value).__name__} {value!r}"[:80]
+
+
+def read_server_settings(reader: ConfigReader, value: Any) -> ServerSettings:
+    """`server_settings` from the config file, each field checked (file, field and fix)."""
+    where = "server_settings"
+    data = reader.mapping(where, value)
+    reader.known(where, data, {f.name for f in fields(ServerSettings)})
+    given: dict[str, Any] = {}
+    for name, raw in data.items():
+        if raw is None:
+            continue
+        integer, minimum = MINIMUM[name]
+        given[name] = reader.number(f"{where}.{name}", raw, minimum=minimum, integer=integer)
+        problem = setting_problem(name, given[name])
+        if problem:
+            raise reader.error(f"{where}.{name}", f"{problem}, got {raw!r}.")
+    return ServerSettings(**given)
+
+
+def load_config(
+    path: str | os.PathLike[str],
+    *,
+    registry: ProviderRegistry | None = None,
+    environ: Mapping[str, str] | None = None,
+    master_key: str | None = None,
+) -> ProxyConfig:
+    """Read, resolve and check the YAML file at `path`.
+
+    `master_key` is used when the file configures none (else one is generated).
+    """
+    source = str(path)
+    try:
+        import yaml
+    except ImportError:
+        raise ConfigurationError(
+            "Reading a proxy config needs PyYAML: pip install 'rerankit[proxy]'."
+        ) from None
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ProxyConfigError(
+            source, "", f"cannot read the file ({exc.strerror or exc}).", "Check the path."
+        ) from None
+    try:
+        # libyaml's loader when PyYAML has it: the pure-Python one is slow at start-up.
+        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ProxyConfigError(
+            source, where, f"the file is not valid YAML ({problem}).", "Fix the syntax there."
+        ) from None
+    return parse_config(
+        data, source=source, registry=registry, environ=environ, master_key=master_key
+    )
+
+
+def default_config(
+    *, registry: ProviderRegistry | None = None, master_key: str | None = None
+) -> ProxyConfig:
+    """Serve every installed provider: one wildcard deployment `prefix/*` per prefix."""
+    registry = registry or default_registry()
+    deployments = tuple(
+        Deployment(id=f"{p}/*", model_name=f"{p}/*", model=f"{p}/*", source="<default>")
+        for p in registry.prefixes()
+    )
+    key = master_key or generate_key()
+    return ProxyConfig(deployments, key, generated_master_key=master_key is None)
+
+
+def parse_config(
+    data: Any,
+    *,
+    source: str = "<config>",
+    registry: ProviderRegistry | None = None,
+    environ: Mapping[str, str] | None = None,
+    master_key: str | None = None,
+) -> ProxyConfig:
+    """Check an already-parsed configuration mapping (the YAML file's content)."""
+    reader = ConfigReader(source, os.environ if environ is None else environ)
+    return reader.config(data, registry or default_registry(), master_key)

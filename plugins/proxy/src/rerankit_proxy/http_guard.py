@@ -35,8 +35,8 @@ from uvicorn.config import Config
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.server import ServerState
 
-from .metrics import _Counter
-from .replies import error_body
+from .asgi import error_body
+from .metrics import HTTP_REFUSED
 from .server_settings import ServerSettings
 
 __all__ = ["GuardedHttpToolsProtocol", "configure", "REFUSED"]
@@ -52,14 +52,8 @@ _LINGER_SECONDS = 1.0
 _LINGER_BYTES = 1024 * 1024
 
 
-#: What this layer refused before the app saw a request, by reason (a fixed set):
-#: `too_many_connections`, `headers_too_large`, `too_many_headers`, `header_timeout`,
-#: `idle_timeout` (a new connection that sent nothing within `header_timeout`).
-#: `GET /metrics` shows it beside the app's own metrics.
-REFUSED = _Counter(
-    "rerankit_proxy_http_refused_total",
-    "Connections or requests the HTTP layer refused before the app saw them, by reason.",
-)
+#: The refusals counter (`metrics.HTTP_REFUSED`).
+REFUSED = HTTP_REFUSED
 
 
 def configure(settings: ServerSettings) -> None:

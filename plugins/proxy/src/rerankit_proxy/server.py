@@ -15,9 +15,12 @@ import sys
 from dataclasses import replace
 from typing import Any
 
-from ..errors import ConfigurationError
-from .app import ProxyApp, create_app
-from .config import ProxyConfig, default_config, load_config
+from rerankit.errors import ConfigurationError
+
+from .app import ProxyApp
+from .config import ProxyConfig
+from .config_reader import default_config, load_config
+from .endpoints import create_app
 from .server_settings import ServerSettings
 
 __all__ = ["serve", "load", "app_from_environment", "require_extra"]
@@ -158,7 +161,7 @@ def serve(
     if config.generated_master_key:
         os.environ[_ENV_KEY] = config.master_key
     uvicorn.run(
-        "rerankit.proxy.server:app_from_environment", factory=True, workers=workers, **options
+        "rerankit_proxy.server:app_from_environment", factory=True, workers=workers, **options
     )
 
 

@@ -31,8 +31,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .._client import AsyncClient
-from ..errors import (
+from rerankit import AsyncClient
+from rerankit.errors import (
     APIStatusError,
     AuthenticationError,
     BadRequestError,
@@ -47,48 +47,25 @@ from ..errors import (
     RequestTooLargeError,
     RerankitError,
 )
-from ..policy import Fault, backoff_delay, counts_against_deployment, fault_of
-from ..provider import Param
-from ..registry import ProviderRegistry
-from ..types import RerankResponse
+from rerankit.policy import Fault, backoff_delay, counts_against_deployment, fault_of
+from rerankit.registry import ProviderRegistry
+from rerankit.types import RerankResponse
+
 from .config import Deployment, ProxyConfig, RouterSettings
 from .health import DeploymentHealth, HealthSettings, may_eject
 from .metrics import Metrics
+from .params import ProviderParams
 
 __all__ = [
     "Router",
     "ModelGroup",
+    "ProxiedCall",
     "Routed",
     "UpstreamFailure",
-    "RESERVED_PARAMS",
     "health_settings",
 ]
 
 logger = logging.getLogger("rerankit.proxy")
-
-#: Names a caller can never pass as provider parameters: they choose where a call goes
-#: and with which credentials, or how the client behaves.
-RESERVED_PARAMS = frozenset(
-    {
-        "model",
-        "query",
-        "documents",
-        "top_n",
-        "return_documents",
-        "api_key",
-        "api_base",
-        "base_url",
-        "timeout",
-        "drop_params",
-        "max_retries",
-        "fallbacks",
-        "params",
-        "transport",
-        "http_client",
-        "headers",
-        "extra_headers",
-    }
-)
 
 
 @dataclass(slots=True)
@@ -105,13 +82,25 @@ class ModelGroup:
     name: str
     states: list[_State]
     #: The provider parameters a caller may pass for this model.
-    params: Mapping[str, Param]
+    params: ProviderParams
     turn: int = 0
 
-    @property
-    def deployments(self) -> list[Deployment]:
-        """The group's deployments, in configuration order."""
-        return [s.deployment for s in self.states]
+
+@dataclass(frozen=True, slots=True)
+class ProxiedCall:
+    """One call for the router: what the caller asked, already checked by the protocol."""
+
+    #: The model name the caller sent (a configured name, or one a wildcard group serves).
+    model_name: str
+    #: The group serving it (`Router.lookup`).
+    group: ModelGroup
+    query: str
+    texts: Sequence[str]
+    top_n: int | None
+    #: The caller's provider parameters (the group's provider accepts each).
+    params: Mapping[str, Any]
+    #: When the call must have been answered (monotonic seconds).
+    deadline: float
 
 
 @dataclass(slots=True)
@@ -171,8 +160,8 @@ class Router:
             group = self.groups.get(d.model_name)
             if group is None:
                 provider = registry.get(d.model.partition("/")[0])
-                allowed = {k: v for k, v in provider.params.items() if k not in RESERVED_PARAMS}
-                group = self.groups[d.model_name] = ModelGroup(d.model_name, [], allowed)
+                params = ProviderParams(provider)
+                group = self.groups[d.model_name] = ModelGroup(d.model_name, [], params)
             group.states.append(_State(d, DeploymentHealth(self._health)))
         # Longest prefix first, so 'nim/big/*' wins over 'nim/*'.
         self._wildcards = sorted(
@@ -191,51 +180,33 @@ class Router:
                 return wildcard
         return None
 
-    async def rerank(
-        self,
-        model_name: str,
-        group: ModelGroup,
-        query: str,
-        texts: Sequence[str],
-        *,
-        top_n: int | None,
-        params: Mapping[str, Any],
-        deadline: float,
-    ) -> Routed:
-        """Answer one call through `group`, then its fallbacks.
+    async def rerank(self, call: ProxiedCall) -> Routed:
+        """Answer one call through its group, then the group's fallbacks.
 
         Raises the error itself when the request is at fault, else `UpstreamFailure`.
         """
-        failure = UpstreamFailure(model_name, None)
-        chain = [(model_name, group)]
+        group = call.group
+        failure = UpstreamFailure(call.model_name, None)
+        chain = [(call.model_name, group)]
         for name in self.settings.fallbacks.get(group.name, ()):
             chain.append((name, self.groups[name]))
         for position, (name, target) in enumerate(chain):
             if position:
                 self.metrics.fallbacks.inc((("model", group.name), ("fallback", name)))
                 logger.info("falling back from %s to %s", group.name, name)
-            routed = await self._try_group(
-                name, target, query, texts, top_n, params, deadline, failure
-            )
+            routed = await self._try_group(call, name, target, failure)
             if routed is not None:
                 return routed
-            if self._clock() >= deadline:
+            if self._clock() >= call.deadline:
                 break
         raise failure
 
     async def _try_group(
-        self,
-        model_name: str,
-        group: ModelGroup,
-        query: str,
-        texts: Sequence[str],
-        top_n: int | None,
-        params: Mapping[str, Any],
-        deadline: float,
-        failure: UpstreamFailure,
+        self, call: ProxiedCall, model_name: str, group: ModelGroup, failure: UpstreamFailure
     ) -> Routed | None:
+        """Try `group` (the call's own, or a fallback answering as `model_name`)."""
         # A fallback's provider may take other parameters: it gets those it accepts.
-        params = {k: v for k, v in params.items() if k in group.params}
+        params = group.params.taken_from(call.params)
         tried: set[int] = set()
         #: Deployments this call must not ask again (their key was rejected, or they
         #: answered nonsense).
@@ -244,14 +215,12 @@ class Router:
             state = self._pick(group, tried, barred)
             if state is None:
                 return None  # every deployment is barred for this call: next fallback
-            wait = await self._wait_before(group, state, tried, attempt, deadline, failure)
+            wait = await self._wait_before(group, state, tried, attempt, call.deadline, failure)
             if wait is None:
                 return None
             tried.add(id(state))
             try:
-                return await self._attempt(
-                    model_name, group, state, query, texts, top_n, params, deadline
-                )
+                return await self._attempt(call, model_name, group, state, params)
             except RerankitError as exc:
                 fault = fault_of(exc)
                 if fault is Fault.REQUEST:
@@ -315,18 +284,15 @@ class Router:
 
     async def _attempt(
         self,
+        call: ProxiedCall,
         model_name: str,
         group: ModelGroup,
         state: _State,
-        query: str,
-        texts: Sequence[str],
-        top_n: int | None,
         params: Mapping[str, Any],
-        deadline: float,
     ) -> Routed:
         d = state.deployment
         health = state.health
-        remaining = deadline - self._clock()
+        remaining = call.deadline - self._clock()
         timeout = min(d.timeout or self.settings.timeout, max(remaining, 0.001))
         labels = (("deployment", d.id),)
         probe = health.started(self._clock())
@@ -337,9 +303,9 @@ class Router:
         try:
             response = await self.client.rerank(
                 d.upstream_model(model_name),
-                query,
-                texts,
-                top_n=top_n,
+                call.query,
+                call.texts,
+                top_n=call.top_n,
                 return_documents=False,
                 api_key=d.api_key,
                 api_base=d.api_base,

@@ -22,21 +22,20 @@ limits: {max_body_bytes: 16777216, max_documents: 10000, request_timeout: 60}
 Every problem is a `ProxyConfigError` naming the file, the field and the fix, raised at
 start-up, before the proxy listens. Deployments are checked without I/O by preparing a
 one-document call through the provider (unknown prefix, bad parameter, missing key,
-bad base URL all show up here).
+bad base URL all show up here). This module holds the types; `config_reader` reads a
+file or mapping into them (`load_config`, `parse_config`, `default_config`).
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Literal
 
-from ..errors import ConfigurationError
-from ..registry import ProviderRegistry, default_registry
+from rerankit.errors import ConfigurationError
+
 from .server_settings import ServerSettings
 
 __all__ = [
@@ -47,9 +46,6 @@ __all__ = [
     "Limits",
     "ProxyConfig",
     "RoutingStrategy",
-    "load_config",
-    "parse_config",
-    "default_config",
     "generate_key",
 ]
 
@@ -189,70 +185,3 @@ class ProxyConfig:
 def generate_key() -> str:
     """A new random master key."""
     return "sk-rerankit-" + secrets.token_urlsafe(24)
-
-
-def load_config(
-    path: str | os.PathLike[str],
-    *,
-    registry: ProviderRegistry | None = None,
-    environ: Mapping[str, str] | None = None,
-    master_key: str | None = None,
-) -> ProxyConfig:
-    """Read, resolve and check the YAML file at `path`.
-
-    `master_key` is used when the file configures none (else one is generated).
-    """
-    source = str(path)
-    try:
-        import yaml
-    except ImportError:
-        raise ConfigurationError(
-            "Reading a proxy config needs PyYAML: pip install 'rerankit[proxy]'."
-        ) from None
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ProxyConfigError(
-            source, "", f"cannot read the file ({exc.strerror or exc}).", "Check the path."
-        ) from None
-    try:
-        # libyaml's loader when PyYAML has it: the pure-Python one is slow at start-up.
-        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ProxyConfigError(
-            source, where, f"the file is not valid YAML ({problem}).", "Fix the syntax there."
-        ) from None
-    return parse_config(
-        data, source=source, registry=registry, environ=environ, master_key=master_key
-    )
-
-
-def default_config(
-    *, registry: ProviderRegistry | None = None, master_key: str | None = None
-) -> ProxyConfig:
-    """Serve every installed provider: one wildcard deployment `prefix/*` per prefix."""
-    registry = registry or default_registry()
-    deployments = tuple(
-        Deployment(id=f"{p}/*", model_name=f"{p}/*", model=f"{p}/*", source="<default>")
-        for p in registry.prefixes()
-    )
-    key = master_key or generate_key()
-    return ProxyConfig(deployments, key, generated_master_key=master_key is None)
-
-
-def parse_config(
-    data: Any,
-    *,
-    source: str = "<config>",
-    registry: ProviderRegistry | None = None,
-    environ: Mapping[str, str] | None = None,
-    master_key: str | None = None,
-) -> ProxyConfig:
-    """Check an already-parsed configuration mapping (the YAML file's content)."""
-    from .config_reader import ConfigReader
-
-    reader = ConfigReader(source, os.environ if environ is None else environ)
-    return reader.config(data, registry or default_registry(), master_key)

@@ -15,20 +15,23 @@ from __future__ import annotations
 
 import asyncio
 import math
-import sys
-from functools import partial
-from typing import TYPE_CHECKING, Any
+from functools import cache, partial
+from typing import Any
 
-from ..errors import NotFoundError, RateLimitError, RequestTooLargeError, RerankitError
+import httpx
+
+from rerankit.errors import NotFoundError, RateLimitError, RequestTooLargeError, RerankitError
+from rerankit.registry import ProviderRegistry
+
+from .app import ProxyApp
+from .asgi import ApiError, Exchange, Reply, Route, dumps
+from .config import Limits, ProxyConfig
+from .metrics import HTTP_REFUSED
 from .openapi import openapi_document
 from .protocol import Shape, check_params, format_answer, load_json, parse_call
-from .replies import ApiError, dumps
-from .router import UpstreamFailure, outcome_of, retry_after_header
+from .router import ProxiedCall, UpstreamFailure, outcome_of, retry_after_header
 
-if TYPE_CHECKING:
-    from .app import Exchange, ProxyApp, Reply, Route
-
-__all__ = ["ROUTES"]
+__all__ = ["ROUTES", "create_app"]
 
 #: Seconds each deployment has to answer the active health check.
 HEALTH_TIMEOUT = 10.0
@@ -63,13 +66,15 @@ async def rerank(shape: Shape, app: ProxyApp, exchange: Exchange) -> Reply:
     try:
         routed = await app.wait(
             router.rerank(
-                call.model,
-                group,
-                call.query,
-                call.texts,
-                top_n=call.top_n,
-                params=call.params,
-                deadline=app.deadline(),
+                ProxiedCall(
+                    call.model,
+                    group,
+                    call.query,
+                    call.texts,
+                    call.top_n,
+                    call.params,
+                    app.deadline(),
+                )
             )
         )
     except UpstreamFailure as failure:
@@ -200,32 +205,44 @@ async def health(app: ProxyApp, exchange: Exchange) -> Reply:
 async def metrics(app: ProxyApp, exchange: Exchange) -> Reply:
     """`GET /metrics`: Prometheus text format."""
     text = app.metrics.render()
-    guard = sys.modules.get("rerankit.proxy.http_guard")  # loaded when serving on uvicorn
-    if guard is not None:
-        text += "\n".join(guard.REFUSED.render()) + "\n"
+    text += "\n".join(HTTP_REFUSED.render()) + "\n"
     body = text.encode()
     return 200, body, [(b"content-type", b"text/plain; version=0.0.4; charset=utf-8")]
 
 
 async def openapi(app: ProxyApp, exchange: Exchange) -> Reply:
-    """`GET /openapi.json`."""
-    return app.json_reply(openapi_document())
+    """`GET /openapi.json`: generated from `ROUTES` and the request definitions."""
+    return app.json_reply(_openapi(app.config.limits))
+
+
+@cache
+def _openapi(limits: Limits) -> dict[str, Any]:
+    return openapi_document(ROUTES, limits)
 
 
 def _routes() -> dict[str, Route]:
-    from .app import Route
+    def ranks(name: str, shape: Shape, summary: str) -> Route:
+        nim = shape == "nim"
+        return Route(
+            name,
+            "POST",
+            partial(rerank, shape),
+            summary=summary,
+            request="RankingRequest" if nim else "RerankRequest",
+            answer="RankingResponse" if nim else "RerankResponse",
+        )
 
     table = [
-        Route("rerank", "POST", partial(rerank, "rerank")),
-        Route("v1_rerank", "POST", partial(rerank, "cohere_v1")),
-        Route("v2_rerank", "POST", partial(rerank, "cohere_v2")),
-        Route("v1_ranking", "POST", partial(rerank, "nim")),
-        Route("models", "GET", models),
-        Route("health_liveliness", "GET", liveliness, "public"),
-        Route("health_readiness", "GET", readiness, "public"),
-        Route("health", "GET", health, "master"),
-        Route("metrics", "GET", metrics, "master"),
-        Route("openapi", "GET", openapi),
+        ranks("rerank", "rerank", "Rerank (Cohere-style)"),
+        ranks("v1_rerank", "cohere_v1", "Rerank (Cohere v1)"),
+        ranks("v2_rerank", "cohere_v2", "Rerank (Cohere v2)"),
+        ranks("v1_ranking", "nim", "Rerank (NVIDIA NIM)"),
+        Route("models", "GET", models, summary="Models this key may call", answer="ModelList"),
+        Route("health_liveliness", "GET", liveliness, "public", summary="Liveness"),
+        Route("health_readiness", "GET", readiness, "public", summary="Readiness"),
+        Route("health", "GET", health, "master", summary="Call every deployment (master key)"),
+        Route("metrics", "GET", metrics, "master", summary="Prometheus metrics", answer="text"),
+        Route("openapi", "GET", openapi, summary="This document"),
     ]
     by_name = {r.name: r for r in table}
     return {
@@ -245,3 +262,14 @@ def _routes() -> dict[str, Route]:
 
 
 ROUTES = _routes()
+
+
+def create_app(
+    config: ProxyConfig,
+    *,
+    registry: ProviderRegistry | None = None,
+    workers: int = 1,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> ProxyApp:
+    """The proxy's ASGI application for `config`, answering `ROUTES`."""
+    return ProxyApp(config, ROUTES, registry=registry, workers=workers, transport=transport)

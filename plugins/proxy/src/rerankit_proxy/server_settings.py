@@ -20,15 +20,12 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass, fields, replace
-from typing import TYPE_CHECKING, Any
+from dataclasses import asdict, dataclass, replace
+from typing import Any
 
-from ..errors import ConfigurationError
+from rerankit.errors import ConfigurationError
 
-if TYPE_CHECKING:
-    from .config_reader import ConfigReader
-
-__all__ = ["ServerSettings", "read_server_settings"]
+__all__ = ["ServerSettings", "MINIMUM", "setting_problem"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +52,7 @@ class ServerSettings:
         """
         given = {name: value for name, value in overrides.items() if value is not None}
         for name, value in given.items():
-            problem = _problem(name, value)
+            problem = setting_problem(name, value)
             if problem:
                 flag = "--" + name.replace("_", "-")
                 raise ConfigurationError(f"{flag}: {problem} (got {value!r}).")
@@ -72,7 +69,7 @@ class ServerSettings:
 
 
 #: Which settings are whole numbers, and the smallest value each accepts.
-_MINIMUM: dict[str, tuple[bool, float]] = {
+MINIMUM: dict[str, tuple[bool, float]] = {
     "max_header_bytes": (True, 1024),
     "max_headers": (True, 8),
     "header_timeout": (False, 0.01),
@@ -82,26 +79,9 @@ _MINIMUM: dict[str, tuple[bool, float]] = {
 }
 
 
-def read_server_settings(reader: ConfigReader, value: Any) -> ServerSettings:
-    """`server_settings` from the config file, each field checked (file, field and fix)."""
-    where = "server_settings"
-    data = reader.mapping(where, value)
-    reader.known(where, data, {f.name for f in fields(ServerSettings)})
-    given: dict[str, Any] = {}
-    for name, raw in data.items():
-        if raw is None:
-            continue
-        integer, minimum = _MINIMUM[name]
-        given[name] = reader.number(f"{where}.{name}", raw, minimum=minimum, integer=integer)
-        problem = _problem(name, given[name])
-        if problem:
-            raise reader.error(f"{where}.{name}", f"{problem}, got {raw!r}.")
-    return ServerSettings(**given)
-
-
-def _problem(name: str, value: Any) -> str | None:
+def setting_problem(name: str, value: Any) -> str | None:
     """What is wrong with `value` for the setting `name`, or None."""
-    integer, minimum = _MINIMUM[name]
+    integer, minimum = MINIMUM[name]
     kind = "a whole number" if integer else "a number"
     if isinstance(value, bool) or not isinstance(value, int if integer else int | float):
         return f"must be {kind}"

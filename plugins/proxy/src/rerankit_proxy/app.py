@@ -12,92 +12,62 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Mapping
 from typing import Any
 
 import httpx
 
-from .._client import AsyncClient
-from ..registry import ProviderRegistry, default_registry
-from .auth import Caller, KeyStore
+from rerankit import AsyncClient
+from rerankit.registry import ProviderRegistry, default_registry
+
+from .asgi import (
+    JSON,
+    ApiError,
+    Exchange,
+    Receive,
+    Reply,
+    Route,
+    Scope,
+    Send,
+    has_body,
+    json_reply,
+    loggable_path,
+    read_body,
+)
+from .auth import KeyStore
 from .config import ProxyConfig
 from .metrics import Metrics
 from .ratelimit import RateLimiter
-from .replies import ApiError, dumps
 from .router import Router
-from .transport import upstream_http_client
 
-__all__ = ["ProxyApp", "Exchange", "create_app"]
+__all__ = ["ProxyApp"]
 
 logger = logging.getLogger("rerankit.proxy")
 access_logger = logging.getLogger("rerankit.proxy.access")
 
-Scope = dict[str, Any]
-Message = dict[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-
-JSON = b"application/json"
-
-
-@dataclass(slots=True)
-class Exchange:
-    """One request in flight: what it asked, who asked, and what it will answer."""
-
-    scope: Scope
-    receive: Receive
-    route: str
-    caller: Caller | None = None
-    model: str = "-"
-    deployment: str | None = None
-    status: int = 200
-    error_type: str | None = None
-    #: Whether the whole request body was read (else the answer closes the connection).
-    body_read: bool = False
-
-    def header(self, name: bytes) -> bytes | None:
-        """A request header's value (names are lower-case in ASGI)."""
-        for key, value in self.scope["headers"]:
-            if key == name:
-                return bytes(value)
-        return None
-
-
-Reply = tuple[int, bytes, list[tuple[bytes, bytes]]]
-Handler = Callable[["ProxyApp", Exchange], Awaitable[Reply]]
-
-
-@dataclass(frozen=True, slots=True)
-class Route:
-    """A path: its name (a metrics label), method, handler and who may call it."""
-
-    name: str
-    method: str
-    handler: Handler
-    #: "public": no key; "key": any key; "master": the master key only.
-    access: str = "key"
-
 
 class ProxyApp:
-    """The ASGI application. `create_app(config)` builds one."""
+    """The ASGI application: dispatch, keys, limits, answers and the access log.
+
+    `routes` maps paths to handlers (`endpoints.ROUTES`); `create_app(config)` builds one
+    with them.
+    """
 
     def __init__(
         self,
         config: ProxyConfig,
+        routes: Mapping[str, Route],
         *,
         registry: ProviderRegistry | None = None,
         workers: int = 1,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        from .endpoints import ROUTES
-
         self.config = config
         self.registry = registry or default_registry()
         self.keys = KeyStore(config)
         self.metrics = Metrics()
         self.limiter = RateLimiter(workers=workers)
-        self.routes: dict[str, Route] = ROUTES
+        self.routes = routes
         self._transport = transport
         self._router: Router | None = None
         self.ready = False
@@ -106,11 +76,12 @@ class ProxyApp:
     def router(self) -> Router:
         """The router, with its pooled upstream client (created on first use)."""
         if self._router is None:
-            http = upstream_http_client(self._transport, timeout=self.config.router.timeout)
-            # Retries across deployments are the router's; the client retries a deployment
-            # itself only when its config says so (`max_retries`, passed per call).
+            # Core's default HTTP client: on aiohttp (installed with this package), keeping
+            # no cookies, as one client serves every caller. Retries across deployments
+            # are the router's; the client retries a deployment itself only when its
+            # config says so (`max_retries`, passed per call).
             client = AsyncClient(
-                http_client=http,
+                transport=self._transport,
                 registry=self.registry,
                 timeout=self.config.router.timeout,
                 max_retries=0,
@@ -192,7 +163,7 @@ class ProxyApp:
         out = [(b"content-length", str(len(body)).encode()), *headers]
         if content_type is not None:
             out.append((b"content-type", content_type))
-        if not exchange.body_read and _has_body(scope):
+        if not exchange.body_read and has_body(scope):
             # The unread rest of the body would be parsed as the next request, or trickle
             # in for ever: end the connection with this answer.
             out.append((b"connection", b"close"))
@@ -207,7 +178,7 @@ class ProxyApp:
             access_logger.info(
                 "%s %s model=%s status=%d latency_ms=%.1f key=%s deployment=%s",
                 scope["method"],
-                _loggable_path(scope),
+                loggable_path(scope),
                 exchange.model,
                 status,
                 elapsed * 1000,
@@ -244,50 +215,14 @@ class ProxyApp:
                 )
 
     async def read_body(self, exchange: Exchange) -> bytes:
-        """The request body, refusing more than `limits.max_body_bytes` (413) and a body
-        that takes longer than `server_settings.body_timeout` to arrive (408)."""
-        limit = self.config.limits.max_body_bytes
-        declared = exchange.header(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > limit:
-            raise _too_large(int(declared), limit)
-        seconds = self.config.server.body_timeout
-        try:
-            async with asyncio.timeout(seconds):
-                body = await self._receive_body(exchange, limit)
-        except TimeoutError:
-            logger.info(
-                "answered %s 408: the body took longer than %g s (server_settings.body_timeout)",
-                _loggable_path(exchange.scope),
-                seconds,
-            )
-            raise ApiError(
-                408,
-                "timeout",
-                f"The request body took longer than the proxy's limit of {seconds:g} s.",
-                code="body_timeout",
-            ) from None
-        exchange.body_read = True
-        return body
-
-    @staticmethod
-    async def _receive_body(exchange: Exchange, limit: int) -> bytes:
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            message = await exchange.receive()
-            if message["type"] == "http.disconnect":
-                raise ApiError(499, "client_closed", "The client went away.")
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > limit:
-                raise _too_large(size, limit)
-            chunks.append(chunk)
-            if not message.get("more_body"):
-                return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        """The request body within `limits.max_body_bytes` (413) and
+        `server_settings.body_timeout` (408)."""
+        limits, server = self.config.limits, self.config.server
+        return await read_body(exchange, limits.max_body_bytes, server.body_timeout)
 
     def json_reply(self, value: Any, status: int = 200) -> Reply:
         """A JSON answer."""
-        return status, dumps(value), []
+        return json_reply(value, status)
 
     def deadline(self) -> float:
         """When a request started now must have been answered (monotonic seconds)."""
@@ -306,38 +241,3 @@ class ProxyApp:
                 f"The request took longer than the proxy's limit of {seconds:g} s.",
                 code="request_timeout",
             ) from None
-
-
-def _loggable_path(scope: Scope) -> str:
-    """The path as sent (still %-encoded, so a caller cannot forge log lines), cut short."""
-    raw = scope.get("raw_path")
-    path = raw.decode("latin-1") if isinstance(raw, bytes) else scope["path"]
-    return (path if path.isprintable() else path.encode("unicode_escape").decode())[:200]
-
-
-def _has_body(scope: Scope) -> bool:
-    """Whether the request announced a body (a non-zero length, or chunks)."""
-    for name, value in scope["headers"]:
-        if name == b"transfer-encoding" or (name == b"content-length" and value.strip(b" 0")):
-            return True
-    return False
-
-
-def _too_large(size: int, limit: int) -> ApiError:
-    return ApiError(
-        413,
-        "request_too_large",
-        f"The body has {size} bytes; the limit is {limit}. Send fewer or shorter documents.",
-        code="body_too_large",
-    )
-
-
-def create_app(
-    config: ProxyConfig,
-    *,
-    registry: ProviderRegistry | None = None,
-    workers: int = 1,
-    transport: httpx.AsyncBaseTransport | None = None,
-) -> ProxyApp:
-    """The proxy's ASGI application for `config`."""
-    return ProxyApp(config, registry=registry, workers=workers, transport=transport)

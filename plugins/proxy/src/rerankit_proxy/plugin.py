@@ -1,0 +1,74 @@
+"""The proxy's rerankit plugin: adds `rerankit serve` through `register_commands`.
+
+Registered as `[project.entry-points.rerankit] proxy = "rerankit_proxy.plugin"`. Building
+the parser imports nothing of the proxy itself (uvicorn, aiohttp): only running `serve`
+does.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from rerankit import hookimpl
+
+__all__ = ["register_commands", "add_serve_command"]
+
+
+@hookimpl
+def register_commands(cli: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add `rerankit serve`."""
+    add_serve_command(cli)
+
+
+def add_serve_command(cli: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the `serve` subcommand and its options to `cli`."""
+    serve = cli.add_parser("serve", help="run the HTTP rerank proxy (docs/proxy.md)")
+    serve.add_argument("--config", help="YAML config file (default: every installed provider)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=4000, help="port (default 4000)")
+    serve.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    serve.add_argument(
+        "--log-level",
+        default="info",
+        choices=["debug", "info", "warning", "error"],
+        help="info logs one access line per request (default info)",
+    )
+    # Connection limits; each overrides the config file's server_settings (docs/proxy.md).
+    limits = serve.add_argument_group("connection limits (default: the config file's)")
+    limits.add_argument(
+        "--max-connections", type=int, metavar="N", help="open connections per worker"
+    )
+    limits.add_argument(
+        "--max-header-bytes", type=int, metavar="N", help="request head size (431 above)"
+    )
+    limits.add_argument("--max-headers", type=int, metavar="N", help="header fields (431 above)")
+    limits.add_argument(
+        "--header-timeout", type=float, metavar="S", help="seconds to send the head"
+    )
+    limits.add_argument("--body-timeout", type=float, metavar="S", help="seconds to send the body")
+    limits.add_argument(
+        "--graceful-shutdown-timeout",
+        type=float,
+        metavar="S",
+        help="seconds requests get after SIGTERM",
+    )
+    serve.set_defaults(run=_serve)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from .server import serve
+
+    serve(
+        args.config,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level=args.log_level,
+        max_connections=args.max_connections,
+        max_header_bytes=args.max_header_bytes,
+        max_headers=args.max_headers,
+        header_timeout=args.header_timeout,
+        body_timeout=args.body_timeout,
+        graceful_shutdown_timeout=args.graceful_shutdown_timeout,
+    )
+    return 0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import httpx
 import pytest
 
@@ -182,6 +184,10 @@ def test_keys_and_documents_never_reach_the_log(proxy, client):
 
 def test_a_path_cannot_forge_log_lines(proxy, client):
     client.get("/x%0A2026-01-01 INFO rerankit.proxy.access POST /v2/rerank status=200 key=admin")
+    # The access line is written after the answer is sent: wait for it (a bound, no timing).
+    deadline = time.monotonic() + 10
+    while "key=admin" not in proxy.log() and time.monotonic() < deadline:
+        time.sleep(0.02)
     log = proxy.log()
     assert "key=admin" in log  # the attempt is logged, on the same line as its own entry
     forged = [line for line in log.splitlines() if line.startswith("2026-01-01 INFO")]

@@ -103,6 +103,11 @@ def test_workers_share_the_generated_key(tmp_path):
     process = ProxyProcess(tmp_path, None, args=("--workers", "2"))
     try:
         process.wait_ready(timeout=40)
+        # Ready means one worker answers; wait until the second has started too.
+        deadline = time.monotonic() + 40
+        while process.log().count("Application startup complete") < 2:
+            assert time.monotonic() < deadline, process.log()
+            time.sleep(0.05)
         (key,) = re.findall(r"sk-rerankit-[\w-]+", process.stdout())
         body = {"model": "local/bm25", "query": "memory", "documents": ["cats", "memory"]}
         for _ in range(6):  # a new connection each time: both workers get some
@@ -110,7 +115,6 @@ def test_workers_share_the_generated_key(tmp_path):
                 f"{process.url}/v2/rerank", json=body, headers={"Authorization": f"Bearer {key}"}
             )
             assert r.status_code == 200, r.text
-        assert process.log().count("Application startup complete") == 2
     finally:
         process.stop()
 

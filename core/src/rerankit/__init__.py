@@ -88,7 +88,6 @@ _LOCATIONS = {
     "HttpRequest": ".wire",
     "HttpResponse": ".wire",
     "ProviderRegistry": ".registry",
-    "RerankitWarning": "._pipeline",
 }
 
 
@@ -111,7 +110,6 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:
     from ._client import AsyncClient, Client
     from ._default import arerank, rerank
-    from ._pipeline import RerankitWarning
     from .errors import (
         APIStatusError,
         AuthenticationError,
@@ -132,6 +130,7 @@ if TYPE_CHECKING:
         RateLimitError,
         RequestTooLargeError,
         RerankitError,
+        RerankitWarning,
         ServerError,
         UnknownProviderError,
     )

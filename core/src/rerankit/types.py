@@ -65,7 +65,8 @@ class RerankResponse(BaseModel):
     id: str | None = None
     model: str | None = None
     results: list[RerankResult]
-    meta: RerankMeta | None = None
+    #: Always set: which provider answered, what its scores mean, attempts, usage.
+    meta: RerankMeta
 
 
 class RerankRequest(BaseModel):

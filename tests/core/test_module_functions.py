@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import typing
+import warnings
 
 import pytest
 
@@ -50,3 +51,35 @@ def test_response_meta_is_always_set():
     assert RerankResponse.model_fields["meta"].is_required()
     response = rerankit.rerank("local/bm25", "alpha", ["alpha", "beta"])
     assert response.meta.provider == "local"
+
+
+def test_the_private_client_module_no_longer_re_exports_async_client():
+    import rerankit._client as module
+
+    assert "AsyncClient" not in module.__all__ and "AsyncClient" not in vars(module)
+    assert rerankit.AsyncClient.__module__ == "rerankit._async_client"
+
+
+def test_dead_names_are_gone():
+    import rerankit._pipeline
+    import rerankit.registry
+
+    assert not hasattr(rerankit.registry, "reset_default_registry")
+    assert not hasattr(rerankit._pipeline.Prepared, "http")
+
+
+def test_ranking_model_is_deprecated_and_pointed_at_the_caller():
+    from rerankit import Ranking
+
+    with pytest.warns(DeprecationWarning, match=r"Ranking\(model=\.\.\.\) is deprecated") as seen:
+        Ranking([(0, 1.0)], model="m")
+    assert seen[0].filename == __file__
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        Ranking([(0, 1.0)], id="x")  # without it: no warning
+
+
+def test_rerank_request_is_deprecated_and_pointed_at_the_caller():
+    with pytest.warns(DeprecationWarning, match="RerankRequest is deprecated") as seen:
+        rerankit.RerankRequest(model="local/bm25", query="q", documents=["a"])
+    assert seen[0].filename == __file__

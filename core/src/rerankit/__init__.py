@@ -73,7 +73,7 @@ _LOCATIONS = {
     "rerank": "._default",
     "arerank": "._default",
     "Client": "._client",
-    "AsyncClient": "._client",
+    "AsyncClient": "._async_client",
     "RerankRequest": ".types",
     "RerankResponse": ".types",
     "RerankResult": ".types",
@@ -108,7 +108,8 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
-    from ._client import AsyncClient, Client
+    from ._async_client import AsyncClient
+    from ._client import Client
     from ._default import arerank, rerank
     from .errors import (
         APIStatusError,

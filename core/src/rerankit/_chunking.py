@@ -101,7 +101,6 @@ def merge(parts: Sequence[range], rankings: Sequence[Ranking]) -> Ranking:
     return Ranking(
         scores,
         id=first.id,
-        model=first.model,
         usage=_sum_usage([r.usage for r in rankings]),
         partial=any(r.partial for r in rankings),
     )

@@ -1,4 +1,4 @@
-"""The synchronous client, `Client`, and the re-export of `AsyncClient`. They own all I/O.
+"""The synchronous client, `Client`. It owns all of its I/O.
 
 Each holds one pooled httpx client, created on first HTTP use and reused for every call;
 closing the rerankit client closes its pool. Sync is a plain `httpx.Client`, never a bridge
@@ -25,7 +25,6 @@ from typing import Any, Self
 
 import httpx
 
-from ._async_client import AsyncClient
 from ._base_client import (
     DEFAULT_BACKOFF,
     DEFAULT_BACKOFF_MAX,
@@ -56,7 +55,7 @@ from .registry import ProviderRegistry
 from .types import RerankResponse
 from .validation import DocumentInput
 
-__all__ = ["Client", "AsyncClient", "DEFAULT_TIMEOUT"]
+__all__ = ["Client", "DEFAULT_TIMEOUT"]
 
 
 class _Cancelled(Exception):
@@ -384,3 +383,14 @@ class Client(ClientBase):
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def __getattr__(name: str) -> Any:
+    # `AsyncClient` lives in `_async_client` (public as `rerankit.AsyncClient`); the proxy
+    # still imports it from here until it moves to its own distribution. Not in `__all__`,
+    # and imported only when asked for: remove once nothing imports it from here.
+    if name == "AsyncClient":
+        from ._async_client import AsyncClient
+
+        return AsyncClient
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -83,11 +83,6 @@ class Prepared:
     documents: Sequence[DocumentInput]
     parts: list[Part]
 
-    @property
-    def http(self) -> HttpRequest | None:
-        """The upstream request of a single-chunk call (None for a local provider)."""
-        return self.parts[0].http
-
 
 def prepare(
     registry: ProviderRegistry,

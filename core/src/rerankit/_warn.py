@@ -20,20 +20,27 @@ __all__ = ["warn", "caller_stacklevel"]
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
 
-def caller_stacklevel() -> int:
-    """The `stacklevel` of the first frame outside rerankit, seen from `warn`'s caller."""
+def caller_stacklevel(skip: tuple[str, ...] = ()) -> int:
+    """The `stacklevel` of the first frame outside rerankit (and `skip`), seen from `warn`.
+
+    `skip` adds directories to walk out of too (pydantic's, for a model's own hook).
+    """
+    inside = (_PACKAGE_DIR, *skip)
     # Level 1 is `warn` itself (frame 1 from here), level 2 its caller (frame 2), ...
     frame = sys._getframe(2)
     level = 2
-    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+    while frame is not None and frame.f_code.co_filename.startswith(inside):
         frame = frame.f_back  # type: ignore[assignment]
         level += 1
     return level
 
 
-def warn(message: str) -> None:
-    """Give a `RerankitWarning` attributed to the first line outside rerankit.
+def warn(
+    message: str, category: type[Warning] = RerankitWarning, skip: tuple[str, ...] = ()
+) -> None:
+    """Give a warning (a `RerankitWarning` unless told) attributed to the caller's line.
 
-    Only on the warning's path: walking the stack costs a few microseconds per frame.
+    That is the first line outside rerankit (and `skip`). Only on the warning's path:
+    walking the stack costs a few microseconds per frame.
     """
-    warnings.warn(message, RerankitWarning, stacklevel=caller_stacklevel())
+    warnings.warn(message, category, stacklevel=caller_stacklevel(skip))

@@ -63,7 +63,7 @@ def default_async_client(
 
     `proxy` (None: the environment's) and `verify` apply to the clients built here.
     """
-    if isinstance(verify, str):  # a CA bundle path (the proxy's config passes one)
+    if isinstance(verify, str):  # a CA bundle path, from a caller other than the clients
         verify = ssl.create_default_context(cafile=verify)
     if transport is None and os.environ.get("RERANKIT_ASYNC_TRANSPORT", "").lower() != "httpx":
         try:

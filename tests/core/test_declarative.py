@@ -230,7 +230,7 @@ def test_parse_canonical_answer():
         req(),
     )
     assert ranking.scores == [(2, 0.9), (0, 0.5), (1, 0.1)]
-    assert (ranking.id, ranking.model, ranking.usage) == ("r-1", "m-1", {"total_tokens": 7})
+    assert (ranking.id, ranking.model, ranking.usage) == ("r-1", None, {"total_tokens": 7})
     assert ranking.partial is False
 
 

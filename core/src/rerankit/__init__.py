@@ -73,7 +73,7 @@ _LOCATIONS = {
     "rerank": "._default",
     "arerank": "._default",
     "Client": "._client",
-    "AsyncClient": "._client",
+    "AsyncClient": "._async_client",
     "RerankRequest": ".types",
     "RerankResponse": ".types",
     "RerankResult": ".types",
@@ -88,7 +88,6 @@ _LOCATIONS = {
     "HttpRequest": ".wire",
     "HttpResponse": ".wire",
     "ProviderRegistry": ".registry",
-    "RerankitWarning": "._pipeline",
 }
 
 
@@ -109,9 +108,9 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
-    from ._client import AsyncClient, Client
+    from ._async_client import AsyncClient
+    from ._client import Client
     from ._default import arerank, rerank
-    from ._pipeline import RerankitWarning
     from .errors import (
         APIStatusError,
         AuthenticationError,
@@ -132,6 +131,7 @@ if TYPE_CHECKING:
         RateLimitError,
         RequestTooLargeError,
         RerankitError,
+        RerankitWarning,
         ServerError,
         UnknownProviderError,
     )

@@ -38,22 +38,22 @@ from ._base_client import (
     ClientBase,
     DocumentLimits,
     TimeoutTypes,
+    VerifyTypes,
+    check_own_client,
     transport_error,
-    wire_response,
 )
-from ._body import BodyReader, read_content
 from ._fallback import failure_record, note_fallbacks, should_fall_back
 from ._normalize import Normalize
 from ._observe import attempt_headers, observed_end, observed_start
 from ._pipeline import Part, Prepared, finish, merged, rank_part
 from ._retry import CallStats
-from ._transport import AiohttpClient, default_async_client
+from ._senders import HttpxAsyncSender, SendError, async_sender
+from ._transport import default_async_client
 from .errors import ProviderError
 from .provider import LocalProvider, ProviderRequest, Ranking
 from .registry import ProviderRegistry
 from .types import RerankResponse
 from .validation import DocumentInput
-from .wire import HttpResponse
 
 __all__ = ["AsyncClient", "LOCAL_WORKERS"]
 
@@ -74,7 +74,8 @@ class AsyncClient(ClientBase):
     Takes the same options as `Client` (`timeout`, `max_retries`, `fallbacks`,
     `max_documents_per_request`, `max_concurrency`, ...), per client and per call, and
     `max_response_bytes` per client. A local provider's `rerank` runs on a worker thread,
-    within the call's `timeout`.
+    within the call's `timeout`. `proxy=` and `verify=` work as for `Client`, and so do
+    `HTTP(S)_PROXY`/`NO_PROXY` and `SSL_CERT_FILE`/`SSL_CERT_DIR`, on either transport.
     """
 
     def __init__(
@@ -94,7 +95,10 @@ class AsyncClient(ClientBase):
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         normalize: Normalize = None,
         plugins: Sequence[object] = (),
+        proxy: str | None = None,
+        verify: VerifyTypes = True,
     ) -> None:
+        check_own_client(transport or http_client, proxy, verify)
         super().__init__(
             timeout=timeout,
             max_retries=max_retries,
@@ -108,15 +112,26 @@ class AsyncClient(ClientBase):
             max_response_bytes=max_response_bytes,
             normalize=normalize,
             plugins=plugins,
+            proxy=proxy,
+            verify=verify,
         )
         self._transport = transport
         self._http = http_client
+        self._sender_: HttpxAsyncSender | None = None
         self._local_pool: ThreadPoolExecutor | None = None
 
     def _http_client(self) -> httpx.AsyncClient:
         if self._http is None:
-            self._http = default_async_client(self._transport, self.timeout)
+            self._http = default_async_client(
+                self._transport, self.timeout, proxy=self.proxy, verify=self.verify
+            )
         return self._http
+
+    def _sender(self) -> HttpxAsyncSender:
+        sender = self._sender_
+        if sender is None:
+            sender = self._sender_ = async_sender(self._http_client(), self.max_response_bytes)
+        return sender
 
     async def rerank(
         self,
@@ -292,39 +307,14 @@ class AsyncClient(ClientBase):
         assert http is not None
         stats.started()
         attempt = self._attempt_started(prepared, part, options, stats)
-        client = self._http_client()
         try:
-            if isinstance(client, AiohttpClient) and options.http_timeout is None:
-                # The short path: no httpx.Request or httpx.Response built at all.
-                remaining = options.deadline.remaining()
-                status, headers, content = await client.send_json(
-                    http.method,
-                    http.url,
-                    http.json,
-                    attempt_headers(http, attempt),
-                    None if remaining is None else max(remaining, 0.001),
-                    self.max_response_bytes,
-                    content=http.content,
-                )
-                answer = HttpResponse(status_code=status, headers=headers, content=content)
-            else:
-                # A signed body goes as the exact bytes that were signed.
-                raw: dict[str, Any] = {} if http.content is None else {"content": http.content}
-                request = client.build_request(
-                    http.method,
-                    http.url,
-                    headers=attempt_headers(http, attempt),
-                    json=http.json if http.content is None else None,
-                    timeout=options.operation_timeout(),
-                    **raw,
-                )
-                response = await client.send(request, stream=True)
-                try:
-                    content = await self._read(response)
-                finally:
-                    await response.aclose()
-                answer = wire_response(response.status_code, response.headers, content)
-        except httpx.HTTPError as exc:
+            answer = await self._sender().send(
+                http,
+                attempt_headers(http, attempt),
+                options.deadline.remaining(),
+                options.per_operation,
+            )
+        except SendError as exc:
             error = transport_error(prepared, part, exc)
             stats.record(error)
             self._attempt_ended(options, attempt, None, error)
@@ -341,20 +331,6 @@ class AsyncClient(ClientBase):
         stats.record(None, answer.status_code)
         self._attempt_ended(options, attempt, answer.status_code, None)
         return ranking
-
-    async def _read(self, response: httpx.Response) -> bytes:
-        """The body, decoded within `max_response_bytes` (see `_body`)."""
-        if response.is_stream_consumed:  # an in-process transport answered with bytes
-            return read_content(response.content, self.max_response_bytes)
-        headers = response.headers
-        reader = BodyReader.open(
-            self.max_response_bytes, headers.get("content-length"), headers.get("content-encoding")
-        )
-        if reader is None:
-            return await response.aread()
-        async for piece in response.aiter_raw():
-            reader.feed(piece)
-        return reader.finish()
 
     async def aclose(self) -> None:
         """Close the connection pool (and the local providers' worker threads)."""

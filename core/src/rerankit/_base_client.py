@@ -3,7 +3,8 @@
 Everything here is pure: resolving per-call options against the client's defaults,
 preparing the primary model and each fallback, turning an upstream answer into a
 `Ranking` or a typed error, and building the response's meta. The two clients add only
-I/O and their concurrency primitives (threads or tasks).
+their concurrency primitives (threads or tasks) and a sender (`_senders`), which does the
+I/O: nothing here knows the HTTP library.
 """
 
 from __future__ import annotations
@@ -12,9 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
-
-from ._body import DEFAULT_MAX_RESPONSE_BYTES, ResponseTooLarge, check_max_response_bytes
+from ._body import DEFAULT_MAX_RESPONSE_BYTES, check_max_response_bytes
 from ._chunking import describe_failed_chunk
 from ._normalize import Normalize, check_normalize, warn_mixed_kinds
 from ._observe import attempt_context, end_attempt
@@ -38,6 +37,15 @@ from ._retry import (
     RetryPolicy,
     deadline_error,
     note_attempts,
+)
+from ._senders import (
+    SendError,
+    TimeoutTypes,
+    VerifyTypes,
+    check_proxy,
+    check_timeout,
+    check_verify,
+    is_per_operation,
 )
 from .errors import (
     InvalidParameterError,
@@ -66,7 +74,8 @@ __all__ = [
     "DEFAULT_BACKOFF",
     "DEFAULT_BACKOFF_MAX",
     "DEFAULT_MAX_RESPONSE_BYTES",
-    "wire_response",
+    "VerifyTypes",
+    "check_own_client",
     "transport_error",
 ]
 
@@ -76,7 +85,6 @@ DEFAULT_TIMEOUT = 60.0
 #: tripping its rate limit on one call; see docs/reliability.md for the measurements.
 DEFAULT_MAX_CONCURRENCY = 8
 
-TimeoutTypes = float | httpx.Timeout | None
 #: Per-request document limits: one for every model, or by model string or prefix.
 DocumentLimits = int | Mapping[str, int] | None
 
@@ -108,19 +116,13 @@ class CallOptions:
     fallbacks: tuple[str, ...]
     #: How the answer's scores are normalised (`_normalize`); None: as the provider gave them.
     normalize: Normalize = None
-    #: Per-operation httpx timeouts the caller gave as an `httpx.Timeout` (no deadline).
-    http_timeout: httpx.Timeout | None = None
+    #: Per-operation timeouts the caller gave as an `httpx.Timeout` (no deadline); the
+    #: sender applies them.
+    per_operation: Any = None
     stats: list[CallStats] = field(default_factory=list)
     #: The life-cycle hooks and the call's context, when a plugin observes calls.
     hooks: Lifecycle | None = None
     call: CallContext | None = None
-
-    def operation_timeout(self) -> httpx.Timeout | None:
-        """httpx's per-operation timeouts for the next attempt: what is left of the call."""
-        remaining = self.deadline.remaining()
-        if remaining is None:
-            return self.http_timeout
-        return httpx.Timeout(max(remaining, 0.001))
 
     def new_stats(self) -> CallStats:
         """Stats for one chunk's attempts; summed into the call's when it ends."""
@@ -162,8 +164,14 @@ class ClientBase:
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         normalize: Normalize = None,
         plugins: Sequence[object] = (),
+        proxy: str | None = None,
+        verify: VerifyTypes = True,
     ) -> None:
-        self.timeout = _check_timeout(timeout)
+        self.timeout = check_timeout(timeout)
+        #: The forward proxy for every upstream (None: `HTTP(S)_PROXY`/`NO_PROXY`'s).
+        self.proxy = check_proxy(proxy)
+        #: TLS verification of upstreams (True: the system's or `SSL_CERT_FILE`'s CAs).
+        self.verify = check_verify(verify)
         #: Largest upstream answer accepted, in bytes once decompressed.
         self.max_response_bytes = check_max_response_bytes(max_response_bytes)
         self.max_retries = _check_retries(max_retries)
@@ -208,7 +216,7 @@ class ClientBase:
         max_concurrency: object,
         normalize: object = UNSET,
     ) -> CallOptions:
-        chosen = self.timeout if timeout is UNSET else _check_timeout(timeout)
+        chosen = self.timeout if timeout is UNSET else check_timeout(timeout)
         chain = self.fallbacks if fallbacks is UNSET else _check_fallbacks(fallbacks)
         for model in chain:
             self.registry.resolve(model)  # a typo in the chain fails now, not mid-outage
@@ -216,14 +224,14 @@ class ClientBase:
         concurrency = (
             self.max_concurrency if max_concurrency is UNSET else _concurrency(max_concurrency)
         )
-        is_http_timeout = isinstance(chosen, httpx.Timeout)
+        per_operation = is_per_operation(chosen)
         return CallOptions(
-            deadline=Deadline(None if is_http_timeout else chosen),  # type: ignore[arg-type]
+            deadline=Deadline(None if per_operation else chosen),  # type: ignore[arg-type]
             policy=RetryPolicy(retries, self.retry_backoff, self.retry_backoff_max),
             concurrency=concurrency,
             fallbacks=chain,
             normalize=self.normalize if normalize is UNSET else check_normalize(normalize),
-            http_timeout=chosen if is_http_timeout else None,  # type: ignore[arg-type]
+            per_operation=chosen if per_operation else None,
         )
 
     def _prepare(self, model: str, args: CallArgs, *, primary: str | None = None) -> Prepared:
@@ -344,21 +352,25 @@ class ClientBase:
         return meta
 
 
-def wire_response(status: int, headers: httpx.Headers, content: bytes) -> HttpResponse:
-    """httpx's answer as the provider-facing `HttpResponse`."""
-    # httpx's `items()` already gives lower-cased names, repeats joined by ", ".
-    return HttpResponse(status_code=status, headers=dict(headers.items()), content=content)
+def check_own_client(given: object, proxy: str | None, verify: VerifyTypes) -> None:
+    """`proxy=`/`verify=` configure the pool rerankit builds: refuse them with the caller's."""
+    if given is not None and (proxy is not None or verify is not True):
+        raise InvalidParameterError(
+            "proxy= and verify= configure the HTTP client rerankit builds; with your own "
+            "transport= or http_client=, configure that one instead.",
+            parameter="proxy" if proxy is not None else "verify",
+        )
 
 
-def transport_error(prepared: Prepared, part: Part, exc: httpx.HTTPError) -> ProviderError:
+def transport_error(prepared: Prepared, part: Part, exc: SendError) -> ProviderError:
     """The typed error for a request that got no complete answer."""
     request = part.request
     http = part.http
     # Scheme, host and path only: userinfo and a query string could carry a credential.
     where = display_url(http.url) if http else "?"
-    kind = type(exc).__name__
+    kind = exc.name
     name = prepared.provider.name
-    if isinstance(exc, ResponseTooLarge):
+    if exc.kind == "too_large":
         said = f"; its Content-Length says {exc.declared}" if exc.declared is not None else ""
         return InvalidResponseError(
             f"{name} sent an answer larger than max_response_bytes={exc.limit} (decompressed"
@@ -367,14 +379,14 @@ def transport_error(prepared: Prepared, part: Part, exc: httpx.HTTPError) -> Pro
             provider=name,
             model=request.full_model,
         )
-    if isinstance(exc, httpx.TimeoutException):
+    if exc.kind == "timeout":
         return ProviderTimeoutError(
             f"{name} did not answer in time ({kind}) at {where} for model "
             f"{request.full_model!r}. Raise timeout= or check the upstream.",
             provider=name,
             model=request.full_model,
         )
-    if isinstance(exc, httpx.DecodingError):
+    if exc.kind == "decode":
         return InvalidResponseError(
             f"{name} sent a body that could not be decoded at {where} for model "
             f"{request.full_model!r} ({kind}: {exc}).",
@@ -387,17 +399,6 @@ def transport_error(prepared: Prepared, part: Part, exc: httpx.HTTPError) -> Pro
         provider=name,
         model=request.full_model,
     )
-
-
-def _check_timeout(value: object) -> TimeoutTypes:
-    if value is None or isinstance(value, httpx.Timeout):
-        return value
-    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
-        raise InvalidParameterError(
-            f"timeout must be a number of seconds > 0, an httpx.Timeout or None, got {value!r}.",
-            parameter="timeout",
-        )
-    return float(value)
 
 
 def _check_retries(value: object) -> int:

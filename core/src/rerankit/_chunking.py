@@ -101,7 +101,6 @@ def merge(parts: Sequence[range], rankings: Sequence[Ranking]) -> Ranking:
     return Ranking(
         scores,
         id=first.id,
-        model=first.model,
         usage=_sum_usage([r.usage for r in rankings]),
         partial=any(r.partial for r in rankings),
     )
@@ -110,31 +109,20 @@ def merge(parts: Sequence[range], rankings: Sequence[Ranking]) -> Ranking:
 def describe_failed_chunk(
     error: ProviderError, part: range, total: int, documents: Sequence[str]
 ) -> ProviderError:
-    """Say in `error` which of the caller's documents its failed request carried.
+    """Record in `error` which of the caller's documents its failed request carried.
 
     For an upstream "input too long" rejection, also name the document most likely at
     fault: the only one in the request, else the longest (by characters). Upstreams such
     as NIM report the offending length but not which passage, so this is a best guess,
-    labelled as such.
+    labelled as such. Attributes only: `str(error)` renders them (`ProviderError`).
     """
     error.document_range = (part.start, part.stop)
-    notes: list[str] = []
-    if len(part) < total:
-        notes.append(f"documents {part.start}..{part.stop - 1} of {total} failed")
+    error.document_count = total
     message = str(error.args[0]) if error.args else ""
     if error.status_code in (400, 413, 422) and _TOO_LONG.search(message):
         longest = max(part, key=lambda i: len(documents[i]))
         error.document_index = longest
-        if len(part) == 1:
-            notes.append(f"documents[{longest}] is too long for the model")
-        else:
-            notes.append(
-                f"most likely documents[{longest}], the longest in that request "
-                f"({len(documents[longest])} characters), is too long for the model"
-            )
-        notes.append("pass the provider's truncation parameter (NIM: truncate='END') to cut it")
-    if notes and error.args:
-        error.args = (f"{message} [{'; '.join(notes)}]",)
+        error.document_length = len(documents[longest])
     return error
 
 

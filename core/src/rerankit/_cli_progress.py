@@ -1,10 +1,11 @@
 """Progress of a long `rerankit rerank` on a terminal: upstream requests done of expected.
 
 A call larger than its provider's `max_documents_per_request` is split into several
-upstream requests. The command counts finished requests at the one place every request
-passes, the httpx transport, and redraws one status line on standard error. Shown only
-when standard error is a terminal, the output is not `--json` and more than one request
-is expected; nothing else changes (the transport is the client's own, deadline included).
+upstream requests. The command counts finished requests with a life-cycle plugin of its
+client (`rerank_attempt_finished`), and redraws one status line on standard error. Shown
+only when standard error is a terminal, the output is not `--json` and more than one
+request is expected; nothing else changes (the client builds its own pool, so the deadline
+cap, proxies and TLS settings apply as for any call).
 """
 
 from __future__ import annotations
@@ -12,11 +13,10 @@ from __future__ import annotations
 import threading
 from typing import TextIO
 
-import httpx
+from .hookspecs import hookimpl
+from .lifecycle import AttemptContext, CallContext
 
-from ._deadline_io import install as install_deadline
-
-__all__ = ["ProgressLine", "CountingTransport", "counting_transport"]
+__all__ = ["ProgressLine", "ProgressPlugin"]
 
 
 class ProgressLine:
@@ -48,27 +48,13 @@ class ProgressLine:
                 self._stream.flush()
 
 
-class CountingTransport(httpx.BaseTransport):
-    """An httpx transport that reports each finished request to a `ProgressLine`."""
+class ProgressPlugin:
+    """A client's life-cycle plugin that advances a `ProgressLine` per finished attempt."""
 
-    def __init__(self, inner: httpx.BaseTransport, progress: ProgressLine) -> None:
-        self._inner = inner
+    def __init__(self, progress: ProgressLine) -> None:
         self._progress = progress
 
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        """Send through the inner transport; count the request whatever its outcome."""
-        try:
-            return self._inner.handle_request(request)
-        finally:
-            self._progress.advance()
-
-    def close(self) -> None:
-        """Close the inner transport."""
-        self._inner.close()
-
-
-def counting_transport(progress: ProgressLine) -> CountingTransport:
-    """The client's default transport (with the socket deadline cap), counted."""
-    inner = httpx.HTTPTransport()
-    install_deadline(inner)
-    return CountingTransport(inner, progress)
+    @hookimpl
+    def rerank_attempt_finished(self, call: CallContext, attempt: AttemptContext) -> None:
+        """Count the request whatever its outcome."""
+        self._progress.advance()

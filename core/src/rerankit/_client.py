@@ -1,8 +1,9 @@
-"""The synchronous client, `Client`, and the re-export of `AsyncClient`. They own all I/O.
+"""The synchronous client, `Client`. It owns all of its I/O.
 
-Each holds one pooled httpx client, created on first HTTP use and reused for every call;
-closing the rerankit client closes its pool. Sync is a plain `httpx.Client`, never a bridge
-onto an event loop.
+Each holds one pooled httpx client, created on first HTTP use and reused for every call,
+behind a sender (`_senders.HttpxSender`): this module sends `wire.HttpRequest`s and gets
+`wire.HttpResponse`s. Closing the rerankit client closes its pool. Sync is a plain
+`httpx.Client`, never a bridge onto an event loop.
 
 The overall deadline: httpx's timeouts are per operation, so a server that drips a byte
 every second never trips a read timeout. The sync client therefore streams each answer,
@@ -25,7 +26,6 @@ from typing import Any, Self
 
 import httpx
 
-from ._async_client import AsyncClient
 from ._base_client import (
     DEFAULT_BACKOFF,
     DEFAULT_BACKOFF_MAX,
@@ -39,24 +39,23 @@ from ._base_client import (
     ClientBase,
     DocumentLimits,
     TimeoutTypes,
+    VerifyTypes,
+    check_own_client,
     transport_error,
-    wire_response,
 )
-from ._body import ACCEPT_ENCODING, BodyReader, read_content
-from ._deadline_io import deadline_scope
-from ._deadline_io import install as install_deadline
 from ._fallback import failure_record, note_fallbacks, should_fall_back
 from ._normalize import Normalize
 from ._observe import attempt_headers, observed_end, observed_start
 from ._pipeline import Part, Prepared, finish, merged, rank_part
 from ._retry import CallStats
+from ._senders import DEFAULT_HEADERS, HttpxSender, SendError, sync_http_client
 from .errors import ProviderError
 from .provider import LocalProvider, Ranking
 from .registry import ProviderRegistry
 from .types import RerankResponse
 from .validation import DocumentInput
 
-__all__ = ["Client", "AsyncClient", "DEFAULT_TIMEOUT"]
+__all__ = ["Client", "DEFAULT_TIMEOUT"]
 
 
 class _Cancelled(Exception):
@@ -79,6 +78,11 @@ class Client(ClientBase):
     split and sent `max_concurrency` chunks at a time. Every option can also be passed to
     `rerank` for one call. `max_response_bytes` (64 MiB by default) bounds an upstream's
     answer once decompressed; a larger one is an `InvalidResponseError`.
+
+    Upstreams are reached through `HTTP(S)_PROXY`/`NO_PROXY` and verified against
+    `SSL_CERT_FILE`/`SSL_CERT_DIR` (else the system's CAs), as for any httpx client;
+    `proxy=` (a forward proxy URL) and `verify=` (False, a CA bundle path or an
+    `ssl.SSLContext`) override them.
     """
 
     def __init__(
@@ -98,7 +102,10 @@ class Client(ClientBase):
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         normalize: Normalize = None,
         plugins: Sequence[object] = (),
+        proxy: str | None = None,
+        verify: VerifyTypes = True,
     ) -> None:
+        check_own_client(transport or http_client, proxy, verify)
         super().__init__(
             timeout=timeout,
             max_retries=max_retries,
@@ -112,29 +119,30 @@ class Client(ClientBase):
             max_response_bytes=max_response_bytes,
             normalize=normalize,
             plugins=plugins,
+            proxy=proxy,
+            verify=verify,
         )
         self._transport = transport
         self._http = http_client
         self._http_lock = threading.Lock()
-        #: True once our own pool caps every socket operation at the call's deadline.
-        self._sockets_capped = False
+        self._sender_: HttpxSender | None = None
 
-    def _http_client(self) -> httpx.Client:
-        if self._http is None:
+    def _sender(self) -> HttpxSender:
+        sender = self._sender_
+        if sender is None:
             with self._http_lock:  # chunk threads may race to create it
-                if self._http is None:
-                    transport = self._transport
-                    if transport is None:
-                        transport = httpx.HTTPTransport()
-                        self._sockets_capped = install_deadline(transport)
-                    self._http = httpx.Client(
-                        transport=transport,
-                        timeout=self.timeout,
-                        # Only what `BodyReader` decodes (httpx would add br and zstd
-                        # when their packages are installed).
-                        headers={"accept-encoding": ACCEPT_ENCODING},
-                    )
-        return self._http
+                sender = self._sender_
+                if sender is None:
+                    capped = False
+                    if self._http is None and self._transport is None:
+                        self._http, capped = sync_http_client(self.timeout, self.proxy, self.verify)
+                    elif self._http is None:
+                        self._http = httpx.Client(
+                            transport=self._transport, timeout=self.timeout, headers=DEFAULT_HEADERS
+                        )
+                    sender = HttpxSender(self._http, self.max_response_bytes, capped)
+                    self._sender_ = sender
+        return sender
 
     def rerank(
         self,
@@ -302,72 +310,41 @@ class Client(ClientBase):
             raise options.deadline_error(prepared)
         stats.started()
         attempt = self._attempt_started(prepared, part, options, stats)
-        client = self._http_client()
-        request = client.build_request(
-            http.method,
-            http.url,
-            headers=attempt_headers(http, attempt),
-            json=http.json if http.content is None else None,
-            content=http.content,
-            timeout=options.operation_timeout(),
-        )
+        deadline = options.deadline
+
+        def check() -> None:  # between the pieces of the answer
+            if deadline.expired():
+                raise options.deadline_error(prepared)
+            if cancelled is not None and cancelled.is_set():
+                raise _Cancelled
+
         try:
-            with deadline_scope(options.deadline.at):
-                response = client.send(request, stream=True)
-                try:
-                    content = self._read(prepared, response, options, cancelled)
-                finally:
-                    response.close()
-        except httpx.HTTPError as exc:
+            answer = self._sender().send(
+                http,
+                attempt_headers(http, attempt),
+                deadline.remaining(),
+                options.per_operation,
+                deadline.at,
+                check,
+                cancelled is not None,
+            )
+        except SendError as exc:
             error = transport_error(prepared, part, exc)
             stats.record(error)
             self._attempt_ended(options, attempt, None, error)
             raise error from None
-        except BaseException as exc:  # the deadline, the size cap, a cancelled chunk
+        except BaseException as exc:  # the deadline, a cancelled chunk
             self._attempt_ended(options, attempt, None, exc)
             raise
         try:
-            ranking = self._ranking(
-                prepared, part, wire_response(response.status_code, response.headers, content)
-            )
+            ranking = self._ranking(prepared, part, answer)
         except ProviderError as error:
             stats.record(error)
-            self._attempt_ended(options, attempt, response.status_code, error)
+            self._attempt_ended(options, attempt, answer.status_code, error)
             raise
-        stats.record(None, response.status_code)
-        self._attempt_ended(options, attempt, response.status_code, None)
+        stats.record(None, answer.status_code)
+        self._attempt_ended(options, attempt, answer.status_code, None)
         return ranking
-
-    def _read(
-        self,
-        prepared: Prepared,
-        response: httpx.Response,
-        options: CallOptions,
-        cancelled: threading.Event | None,
-    ) -> bytes:
-        """The body, decoded within `max_response_bytes`.
-
-        Read piece by piece (raw, decoded by `BodyReader`) unless it is plain, of a
-        declared length within the limit, and every socket read already ends at the
-        deadline; piece by piece a slow drip cannot outlast the deadline either.
-        """
-        if response.is_stream_consumed:  # an in-process transport answered with bytes
-            return read_content(response.content, self.max_response_bytes)
-        headers = response.headers
-        reader = BodyReader.open(
-            self.max_response_bytes, headers.get("content-length"), headers.get("content-encoding")
-        )
-        if reader is None:
-            if self._sockets_capped and cancelled is None:
-                return response.read()
-            reader = BodyReader(self.max_response_bytes, [])
-        for piece in response.iter_raw():
-            reader.feed(piece)
-            if options.deadline.expired():
-                raise options.deadline_error(prepared)
-            if cancelled is not None and cancelled.is_set():
-                raise _Cancelled
-        return reader.finish()
 
     def close(self) -> None:
         """Close the connection pool."""

@@ -12,7 +12,10 @@ import weakref
 from collections.abc import Sequence
 from typing import Any
 
-from ._client import AsyncClient, Client
+from ._async_client import AsyncClient
+from ._base_client import UNSET, TimeoutTypes
+from ._client import Client
+from ._normalize import Normalize
 from .types import RerankResponse
 from .validation import DocumentInput
 
@@ -45,20 +48,82 @@ def shared_async_client() -> AsyncClient:
 
 
 def rerank(
-    model: str, query: str, documents: Sequence[DocumentInput], **kwargs: Any
+    model: str,
+    query: str,
+    documents: Sequence[DocumentInput],
+    *,
+    top_n: int | None = None,
+    return_documents: bool = True,
+    api_key: str | None = None,
+    api_base: str | None = None,
+    timeout: TimeoutTypes = UNSET,
+    max_retries: int = UNSET,
+    fallbacks: Sequence[str] | None = UNSET,
+    max_documents_per_request: int | None = None,
+    max_concurrency: int = UNSET,
+    drop_params: bool | None = None,
+    normalize: Normalize = UNSET,
+    **params: Any,
 ) -> RerankResponse:
     """Rank `documents` by relevance to `query` with `model` (`prefix/model-name`).
 
-    Keyword arguments are those of `Client.rerank`: `top_n`, `return_documents`,
-    `api_key`, `api_base`, `timeout`, `max_retries`, `fallbacks`,
-    `max_documents_per_request`, `max_concurrency`, `drop_params`, `normalize` and provider
-    parameters.
+    The arguments are those of `Client.rerank`, on a process-wide client with the default
+    settings: `top_n`, `return_documents`, `api_key`, `api_base`, `timeout`,
+    `max_retries`, `fallbacks`, `max_documents_per_request`, `max_concurrency`,
+    `drop_params`, `normalize`, and provider parameters as further keywords.
     """
-    return shared_client().rerank(model, query, documents, **kwargs)
+    return shared_client().rerank(
+        model,
+        query,
+        documents,
+        top_n=top_n,
+        return_documents=return_documents,
+        api_key=api_key,
+        api_base=api_base,
+        timeout=timeout,
+        max_retries=max_retries,
+        fallbacks=fallbacks,
+        max_documents_per_request=max_documents_per_request,
+        max_concurrency=max_concurrency,
+        drop_params=drop_params,
+        normalize=normalize,
+        **params,
+    )
 
 
 async def arerank(
-    model: str, query: str, documents: Sequence[DocumentInput], **kwargs: Any
+    model: str,
+    query: str,
+    documents: Sequence[DocumentInput],
+    *,
+    top_n: int | None = None,
+    return_documents: bool = True,
+    api_key: str | None = None,
+    api_base: str | None = None,
+    timeout: TimeoutTypes = UNSET,
+    max_retries: int = UNSET,
+    fallbacks: Sequence[str] | None = UNSET,
+    max_documents_per_request: int | None = None,
+    max_concurrency: int = UNSET,
+    drop_params: bool | None = None,
+    normalize: Normalize = UNSET,
+    **params: Any,
 ) -> RerankResponse:
-    """Async `rerank`: the same arguments, native async I/O."""
-    return await shared_async_client().rerank(model, query, documents, **kwargs)
+    """Async `rerank`: the arguments of `AsyncClient.rerank`, native async I/O."""
+    return await shared_async_client().rerank(
+        model,
+        query,
+        documents,
+        top_n=top_n,
+        return_documents=return_documents,
+        api_key=api_key,
+        api_base=api_base,
+        timeout=timeout,
+        max_retries=max_retries,
+        fallbacks=fallbacks,
+        max_documents_per_request=max_documents_per_request,
+        max_concurrency=max_concurrency,
+        drop_params=drop_params,
+        normalize=normalize,
+        **params,
+    )

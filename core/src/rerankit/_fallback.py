@@ -49,8 +49,10 @@ def failure_record(model: str, error: ProviderError) -> dict[str, Any]:
 
 
 def note_fallbacks(error: ProviderError, tried: Sequence[dict[str, Any]]) -> ProviderError:
-    """Add the models that failed earlier in the chain to the last model's error message."""
-    if tried and error.args and isinstance(error.args[0], str):
-        earlier = "; ".join(f"{t['model']}: {t['error']}" for t in tried)
-        error.args = (f"{error.args[0]} (every fallback failed; earlier: {earlier})",)
+    """Record in the last model's error the models that failed earlier in the chain.
+
+    An attribute only (`fallbacks_tried`): `str(error)` renders it (`ProviderError`).
+    """
+    if tried:
+        error.fallbacks_tried = list(tried)
     return error

@@ -17,9 +17,9 @@ sorting and `top_n`, so the ranking never changes, only the numbers:
 from __future__ import annotations
 
 import math
-import warnings
 from typing import TYPE_CHECKING, Literal, get_args
 
+from ._warn import warn
 from .errors import InvalidParameterError
 from .provider import Provider, ScoreKind
 
@@ -69,11 +69,9 @@ def normalize(
         if kind == "logit":
             return [(index, _sigmoid(score)) for index, score in scores]
         if kind in ("bm25", "unknown"):
-            warnings.warn(
+            warn(
                 f"normalize='sigmoid' left {kind} scores unchanged: they are not logits. "
                 "Use normalize='minmax' to scale them to 0..1 within the answer.",
-                _warning_class(),
-                stacklevel=5,  # the caller of Client.rerank (via _run, finish)
             )
         return scores
     return _minmax(scores)
@@ -98,12 +96,10 @@ def warn_mixed_kinds(
     if theirs == ours or (primary_model, fallback_model) in warned:
         return
     warned.add((primary_model, fallback_model))
-    warnings.warn(
+    warn(
         f"Fallback {fallback_model!r} answered with {theirs} scores where {primary_model!r} "
         f"gives {ours} scores: thresholds written for one do not fit the other. Check "
         "meta.score_kind, or pass normalize='sigmoid' or 'minmax' to put both on one scale.",
-        _warning_class(),
-        stacklevel=5,  # the caller of Client.rerank (via _run, _meta)
     )
 
 
@@ -130,9 +126,3 @@ def _minmax(scores: list[tuple[int, float]]) -> list[tuple[int, float]]:
             value = (score / 2 - low) / spread
         out.append((index, value))
     return out
-
-
-def _warning_class() -> type[Warning]:
-    from ._pipeline import RerankitWarning  # _pipeline imports this module
-
-    return RerankitWarning

@@ -14,18 +14,19 @@ import math
 import os
 import random
 import time
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from ._chunking import checked_scores, chunk_ranges, chunk_request, merge
 from ._normalize import Normalize, normalize, normalized_kind
+from ._warn import warn
 from .errors import (
     APIStatusError,
     InvalidParameterError,
     ProviderError,
     RerankitError,
+    RerankitWarning,  # re-exported: `rerankit._pipeline.RerankitWarning` was its old home
     status_error,
 )
 from .provider import HttpProvider, Provider, ProviderRequest, Ranking
@@ -60,10 +61,6 @@ MAX_RETRY_AFTER = 60.0
 UNIFIED_PARAMS = ("top_n", "return_documents", "api_key", "api_base")
 
 
-class RerankitWarning(UserWarning):
-    """Something was done that the caller may not expect (e.g. parameters dropped)."""
-
-
 @dataclass(slots=True)
 class Part:
     """One upstream request of a call: which documents it carries and what to send."""
@@ -85,11 +82,6 @@ class Prepared:
     request: ProviderRequest
     documents: Sequence[DocumentInput]
     parts: list[Part]
-
-    @property
-    def http(self) -> HttpRequest | None:
-        """The upstream request of a single-chunk call (None for a local provider)."""
-        return self.parts[0].http
 
 
 def prepare(
@@ -323,11 +315,7 @@ def _check_params(
                 parameter=sorted(unknown)[0],
             )
         if warn_dropped:
-            warnings.warn(
-                f"Dropped parameter(s) {names}: provider {prefix!r} does not accept them.",
-                RerankitWarning,
-                stacklevel=4,
-            )
+            warn(f"Dropped parameter(s) {names}: provider {prefix!r} does not accept them.")
     return checked
 
 

@@ -109,13 +109,14 @@ class RetryPolicy:
 
 
 def note_attempts(error: ProviderError, stats: CallStats, attempts: int) -> ProviderError:
-    """Write into `error` how many attempts its chunk made and the last upstream status."""
+    """Record in `error` how many attempts its chunk made and the last upstream status.
+
+    Attributes only: `str(error)` renders them after the message (`ProviderError`).
+    """
     error.attempts = attempts
+    error.attempts_noted = True
     if error.last_status is None:
         error.last_status = error.status_code or stats.last_status
-    if attempts > 1 and error.args and isinstance(error.args[0], str):
-        status = f", last upstream status {error.last_status}" if error.last_status else ""
-        error.args = (f"{error.args[0]} (gave up after {attempts} attempts{status})",)
     return error
 
 

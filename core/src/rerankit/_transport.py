@@ -16,6 +16,11 @@ Providers never see the difference: they speak `rerankit.wire` types.
 `RERANKIT_ASYNC_TRANSPORT=httpx` forces httpx's own transport even when aiohttp is
 installed.
 
+Both honour the same environment and options as the sync client: `HTTP(S)_PROXY`,
+`ALL_PROXY` and `NO_PROXY` (aiohttp's `trust_env`, turned on when one is set),
+`SSL_CERT_FILE`/`SSL_CERT_DIR` (httpx's `create_ssl_context`, whose context aiohttp uses
+too), and the client's `proxy=` and `verify=`.
+
 Every client made here asks for `Accept-Encoding: gzip, deflate` and lets aiohttp
 decompress nothing: `send_json` reads the raw body through `_body.BodyReader`, which
 decodes it within the caller's size limit.
@@ -25,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import ssl
 import weakref
 from collections.abc import AsyncIterator
 from http.cookiejar import CookieJar, DefaultCookiePolicy
@@ -40,22 +46,42 @@ __all__ = ["default_async_client"]
 MAX_CONNECTIONS = 100
 KEEPALIVE_SECONDS = 5.0
 _PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy")
+#: What `verify=` may be once checked (`_senders.check_verify`).
+Verify = bool | ssl.SSLContext
 #: Only the encodings `BodyReader` decodes (httpx and aiohttp add br and zstd when their
 #: packages are installed).
 DEFAULT_HEADERS = {"accept-encoding": ACCEPT_ENCODING}
 
 
 def default_async_client(
-    transport: httpx.AsyncBaseTransport | None, timeout: Any
+    transport: httpx.AsyncBaseTransport | None,
+    timeout: Any,
+    *,
+    proxy: str | None = None,
+    verify: Verify | str = True,
 ) -> httpx.AsyncClient:
-    """The pooled client for `AsyncClient`: on `transport` when given, else the fastest."""
+    """The pooled client for `AsyncClient`: on `transport` when given, else the fastest.
+
+    `proxy` (None: the environment's) and `verify` apply to the clients built here.
+    """
+    if isinstance(verify, str):  # a CA bundle path, from a caller other than the clients
+        verify = ssl.create_default_context(cafile=verify)
     if transport is None and os.environ.get("RERANKIT_ASYNC_TRANSPORT", "").lower() != "httpx":
         try:
-            return _aiohttp_client(timeout)
+            return _aiohttp_client(timeout, proxy, verify)
         except ImportError:
             pass
+    if transport is not None:  # the caller's transport decides how it connects
+        return httpx.AsyncClient(
+            transport=transport, timeout=timeout, headers=DEFAULT_HEADERS, cookies=no_cookies()
+        )
     return httpx.AsyncClient(
-        transport=transport, timeout=timeout, headers=DEFAULT_HEADERS, cookies=no_cookies()
+        timeout=timeout,
+        headers=DEFAULT_HEADERS,
+        proxy=proxy,
+        verify=verify,
+        trust_env=True,
+        cookies=no_cookies(),
     )
 
 
@@ -69,7 +95,7 @@ def no_cookies() -> CookieJar:
     return CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
 
 
-def _aiohttp_client(timeout: Any) -> httpx.AsyncClient:
+def _aiohttp_client(timeout: Any, proxy: str | None, verify: Verify) -> httpx.AsyncClient:
     import aiohttp
     from httpx_aiohttp import AiohttpTransport
 
@@ -88,11 +114,14 @@ def _aiohttp_client(timeout: Any) -> httpx.AsyncClient:
             response.stream = _RemappedStream(response.stream)
             return response
 
-    # httpx's trust store (certifi), so TLS verification behaves alike.
-    ssl_context = httpx.create_ssl_context()
+    # httpx's trust store (certifi, or SSL_CERT_FILE/SSL_CERT_DIR), so TLS verification
+    # behaves alike.
+    ssl_context = httpx.create_ssl_context(verify=verify)
     # aiohttp's trust_env reads the environment on every request (a tenth of a call's
     # cost); pay it only when a proxy is configured, which is what it is for.
-    trust_env = any(os.environ.get(v) or os.environ.get(v.upper()) for v in _PROXY_VARIABLES)
+    trust_env = proxy is None and any(
+        os.environ.get(v) or os.environ.get(v.upper()) for v in _PROXY_VARIABLES
+    )
     connectors: list[Any] = []
 
     def new_session() -> aiohttp.ClientSession:
@@ -115,17 +144,19 @@ def _aiohttp_client(timeout: Any) -> httpx.AsyncClient:
     # quietly, as httpx's pool does: close the pool before aiohttp's destructors would
     # report an "Unclosed client session".
     weakref.finalize(transport, _close_pools, connectors)
-    return AiohttpClient(transport, timeout)
+    return AiohttpClient(transport, timeout, proxy)
 
 
 class AiohttpClient(httpx.AsyncClient):
     """An `httpx.AsyncClient` on aiohttp, with a short path for JSON POSTs."""
 
-    def __init__(self, transport: Any, timeout: Any) -> None:
+    def __init__(self, transport: Any, timeout: Any, proxy: str | None = None) -> None:
         super().__init__(
             transport=transport, timeout=timeout, headers=DEFAULT_HEADERS, cookies=no_cookies()
         )
         self._aiohttp = transport
+        #: The explicit forward proxy of every request (None: the environment's, if any).
+        self._proxy = proxy
 
     async def request(
         self,
@@ -211,6 +242,7 @@ class AiohttpClient(httpx.AsyncClient):
                 json=json if content is None else None,
                 data=content,
                 headers=headers,
+                proxy=self._proxy,
                 allow_redirects=False,  # httpx does not follow redirects by default either
                 auto_decompress=False,  # decoded within the limit below (or by httpx)
                 timeout=aiohttp.ClientTimeout(connect=pool, sock_connect=connect, sock_read=read),

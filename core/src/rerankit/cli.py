@@ -223,15 +223,15 @@ def _rerank(args: argparse.Namespace) -> int:
     if args.drop_params:
         kwargs["drop_params"] = True
     progress = _progress_for(args, default_registry().resolve(args.model)[1], len(documents))
-    transport = None
+    plugins: list[object] = []
     if progress is not None:
-        from ._cli_progress import counting_transport
+        from ._cli_progress import ProgressPlugin
 
-        transport = counting_transport(progress)
+        plugins.append(ProgressPlugin(progress))
     # A client of its own, closed when the call is done (the shared one would keep its
     # connections open until exit).
     try:
-        with Client(transport=transport) as client:
+        with Client(plugins=plugins) as client:
             response = client.rerank(args.model, args.query, documents, **kwargs)
     finally:
         if progress is not None:

@@ -258,11 +258,9 @@ class CohereStyleProvider(HttpProvider):
         meta = body if isinstance(body, dict) else {}
         usage = meta.get(wire.usage_key) if wire.usage_key else None
         answer_id = meta.get("id")
-        model = meta.get("model")
         return Ranking(
             scores,
             id=answer_id if isinstance(answer_id, str) else None,
-            model=model if isinstance(model, str) else None,
             usage=usage if isinstance(usage, dict) else None,
             partial=self.forwarded_top_n(request, wire) is not None,
         )

@@ -25,7 +25,12 @@ RerankitError
 ```
 
 After retries a `ProviderError` says how many `attempts` were made and the `last_status`
-seen; a failed chunk of a split call names its `document_range`.
+seen; a failed chunk of a split call names its `document_range`; the last model of a
+failed fallback chain lists the models tried before it in `fallbacks_tried`. These are
+attributes, set as the call learns them and rendered by `str(error)` after the message the
+error was built with (`error.args` stays that message).
+
+`RerankitWarning` is the category of every warning rerankit gives.
 
 Messages say what to do. API keys never appear in messages or reprs: errors carry the
 provider, the model, the status code and a trimmed body, never request headers; the
@@ -39,7 +44,10 @@ megabyte-long upstream message makes a short error and a short log line.
 
 from __future__ import annotations
 
+from typing import Any
+
 __all__ = [
+    "RerankitWarning",
     "RerankitError",
     "ConfigurationError",
     "UnknownProviderError",
@@ -82,6 +90,10 @@ def excerpt(text: str, limit: int = BODY_LIMIT) -> str:
     if len(text) <= limit:
         return text
     return text[:limit] + f"... ({len(text) - limit} more chars)"
+
+
+class RerankitWarning(UserWarning):
+    """Something was done that the caller may not expect (e.g. parameters dropped)."""
 
 
 class RerankitError(Exception):
@@ -157,8 +169,13 @@ class ProviderError(RerankitError):
     call and `last_status` the last upstream HTTP status seen (None: no answer at all).
     `retry_after` is the upstream's requested wait in seconds, if it sent `Retry-After`.
     `document_range` is the `(start, stop)` slice of the caller's documents whose request
-    failed when a large call was split into chunks; `document_index` names one document
-    when the failure can be pinned on it (e.g. an over-long document).
+    failed when a large call was split into chunks (`document_count`: how many the call
+    had); `document_index` names one document when the failure can be pinned on it (e.g.
+    an over-long document, `document_length` characters long). `fallbacks_tried` lists the
+    models that failed before this one in a fallback chain, as `meta.fallbacks_tried` does.
+
+    `str(error)` is the message the error was built with, followed by what these
+    attributes add (attempts given up after, the failed documents, earlier fallbacks).
     """
 
     def __init__(
@@ -178,11 +195,47 @@ class ProviderError(RerankitError):
         self.retry_after = retry_after
         self.attempts = 1
         self.last_status = status_code
+        #: Whether `str()` says "gave up after N attempts" (not when the message counts them).
+        self.attempts_noted = False
         self.document_range: tuple[int, int] | None = None
+        self.document_count: int | None = None
         self.document_index: int | None = None
+        self.document_length: int | None = None
+        self.fallbacks_tried: list[dict[str, Any]] = []
         # One rule for every provider, first- or third-party: however much upstream text
         # a message quotes, the error (and each log line of it) stays short.
         super().__init__(excerpt(message, MESSAGE_LIMIT))
+
+    def __str__(self) -> str:
+        message = super().__str__()
+        if self.attempts_noted and self.attempts > 1:
+            status = f", last upstream status {self.last_status}" if self.last_status else ""
+            message = f"{message} (gave up after {self.attempts} attempts{status})"
+        notes = self._document_notes()
+        if notes:
+            message = f"{message} [{'; '.join(notes)}]"
+        if self.fallbacks_tried:
+            earlier = "; ".join(f"{t['model']}: {t['error']}" for t in self.fallbacks_tried)
+            message = f"{message} (every fallback failed; earlier: {earlier})"
+        return message
+
+    def _document_notes(self) -> list[str]:
+        """Which of the caller's documents the failed request carried, and which is at fault."""
+        notes: list[str] = []
+        span, count = self.document_range, self.document_count
+        if span is not None and count is not None and span[1] - span[0] < count:
+            notes.append(f"documents {span[0]}..{span[1] - 1} of {count} failed")
+        index = self.document_index
+        if index is not None and span is not None:
+            if span[1] - span[0] == 1:
+                notes.append(f"documents[{index}] is too long for the model")
+            else:
+                notes.append(
+                    f"most likely documents[{index}], the longest in that request "
+                    f"({self.document_length} characters), is too long for the model"
+                )
+            notes.append("pass the provider's truncation parameter (NIM: truncate='END') to cut it")
+        return notes
 
 
 class APIStatusError(ProviderError):

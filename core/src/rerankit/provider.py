@@ -17,6 +17,7 @@ This module imports neither httpx nor pydantic, so resolving a provider stays ch
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
@@ -145,6 +146,9 @@ class Ranking:
     Order does not matter; the core sorts. `partial` says the upstream returned only its
     best results (the provider forwarded `top_n`); otherwise every document must be scored
     exactly once, and the core rejects a ranking that misses or repeats one.
+
+    `model` is deprecated and ignored (the response names the model the caller asked
+    for); passing it warns. It goes in 0.4.0.
     """
 
     scores: list[tuple[int, float]]
@@ -152,6 +156,15 @@ class Ranking:
     model: str | None = None
     usage: dict[str, Any] | None = None
     partial: bool = False
+
+    def __post_init__(self) -> None:
+        if self.model is not None:
+            warnings.warn(
+                "Ranking(model=...) is deprecated and ignored: the response names the model "
+                "the caller asked for. Leave it out; it is removed in rerankit 0.4.0.",
+                DeprecationWarning,
+                stacklevel=3,  # __post_init__, the dataclass __init__, the provider
+            )
 
 
 class Provider:

@@ -194,13 +194,3 @@ def default_registry() -> ProviderRegistry:
             if _default is None:
                 _default = ProviderRegistry.from_plugins(get_plugin_manager())
     return _default
-
-
-def reset_default_registry() -> None:
-    """Forget the installed plugins' registry and plugin manager; rebuilt on next use."""
-    global _default
-    from .plugins import reset_plugin_manager
-
-    with _lock:
-        _default = None
-        reset_plugin_manager()

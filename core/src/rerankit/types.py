@@ -11,14 +11,20 @@ The JSON form of a `RerankResponse` is Cohere's rerank shape:
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
+import pydantic
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from ._warn import warn
 from .provider import ScoreKind
 from .validation import DocumentInput, check_documents, check_query, check_top_n
 
 __all__ = ["Document", "RerankResult", "RerankMeta", "RerankResponse", "RerankRequest"]
+
+#: Frames of pydantic's own (`BaseModel.__init__`) are walked over to find the caller.
+_PYDANTIC_DIR = os.path.dirname(pydantic.__file__) + os.sep
 
 
 class Document(BaseModel):
@@ -65,13 +71,15 @@ class RerankResponse(BaseModel):
     id: str | None = None
     model: str | None = None
     results: list[RerankResult]
-    meta: RerankMeta | None = None
+    #: Always set: which provider answered, what its scores mean, attempts, usage.
+    meta: RerankMeta
 
 
 class RerankRequest(BaseModel):
-    """A rerank call as data (the proxy's request body, a queued job, ...).
+    """Deprecated: a rerank call as data. Nothing in rerankit takes it; removed in 0.4.0.
 
-    `params` holds provider-specific parameters such as NIM's `truncate`.
+    Creating one warns (`DeprecationWarning`). Keep the call's arguments in your own type
+    and pass them to `rerank`; `params` held provider-specific parameters.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -82,6 +90,14 @@ class RerankRequest(BaseModel):
     top_n: int | None = Field(default=None, strict=True)
     return_documents: bool = Field(default=True, strict=True)
     params: dict[str, Any] = Field(default_factory=dict)
+
+    def model_post_init(self, context: Any, /) -> None:
+        warn(
+            "rerankit.RerankRequest is deprecated: nothing in rerankit takes it, and it is "
+            "removed in 0.4.0. Pass the call's arguments to rerank() instead.",
+            DeprecationWarning,
+            skip=(_PYDANTIC_DIR,),
+        )
 
     @field_validator("query")
     @classmethod

@@ -93,7 +93,7 @@ def test_data_answer_with_string_documents():
     assert ranking.scores == [(0, 0.44), (2, 0.02)]
     assert ranking.partial is True
     assert ranking.usage == {"total_tokens": 26}
-    assert ranking.model == "rerank-2.5"
+    assert ranking.model is None  # deprecated and unset: the response names the model asked for
 
 
 def test_cohere_shaped_answer_is_not_voyage():

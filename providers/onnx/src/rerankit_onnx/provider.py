@@ -115,7 +115,7 @@ class OnnxProvider(LocalProvider):
             batch_size=int(request.params.get("batch_size", DEFAULT_BATCH_SIZE)),
             max_length=request.params.get("max_length"),
         )
-        return Ranking(list(enumerate(scores)), model=request.model, usage={"tokens": tokens})
+        return Ranking(list(enumerate(scores)), usage={"tokens": tokens})
 
     async def arerank(self, request: ProviderRequest) -> Ranking:
         """`rerank` on a worker thread: the event loop keeps serving while it runs."""

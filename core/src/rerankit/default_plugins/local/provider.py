@@ -41,4 +41,4 @@ class LocalBM25Provider(LocalProvider):
             name = "k1" if " k1 " in str(exc) else "b"
             raise InvalidParameterError(f"{exc}.", parameter=name) from None
         scores = bm25_scores(request.query, request.documents, params)
-        return Ranking(list(enumerate(scores)), model=request.model)
+        return Ranking(list(enumerate(scores)))

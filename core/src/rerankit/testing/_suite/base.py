@@ -11,7 +11,8 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from ..._client import AsyncClient, Client
+from ..._async_client import AsyncClient
+from ..._client import Client
 from ...errors import RerankitError
 from ...provider import HttpProvider, LocalProvider, Provider, ProviderRequest
 from ...registry import ProviderRegistry

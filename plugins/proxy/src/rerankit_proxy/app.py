@@ -86,6 +86,7 @@ class ProxyApp:
                 timeout=self.config.router.timeout,
                 max_retries=0,
                 max_response_bytes=self.config.limits.max_response_bytes,
+                plugins=[self.config.cache] if self.config.cache is not None else [],
             )
             self._router = Router(self.config, self.registry, client, self.metrics)
         return self._router
@@ -100,6 +101,8 @@ class ProxyApp:
         self.ready = False
         if self._router is not None:
             await self._router.client.aclose()
+        if self.config.cache is not None:
+            self.config.cache.close()  # the response cache's backend (connections, file)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]

@@ -32,7 +32,7 @@ import logging
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from rerankit.errors import ConfigurationError
 
@@ -62,6 +62,19 @@ class ProxyConfigError(ConfigurationError):
         self.field = where
         location = f"{source}: {where}" if where else source
         super().__init__(f"{location}: {problem}" + (f" {fix}" if fix else ""))
+
+
+class ResponseCacheLike(Protocol):
+    """What the proxy uses of a response cache (`rerankit_cache.ResponseCache`): it is a
+    life-cycle plugin for the upstream client, and has counters and a backend to close."""
+
+    def stats(self) -> Mapping[str, int]:
+        """Counters by result (hits, misses, stores, errors, ...)."""
+        ...
+
+    def close(self) -> None:
+        """Close the backend."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,6 +189,9 @@ class ProxyConfig:
     source: str = "<default>"
     #: True when no master key was configured and one was generated for this run.
     generated_master_key: bool = False
+    #: The response cache (a `rerankit_cache.ResponseCache`) the `cache:` section or the
+    #: gateway's `litellm_settings.cache` asks for; None: no cache.
+    cache: ResponseCacheLike | None = field(default=None, repr=False)
 
     def model_names(self) -> list[str]:
         """Every model name served, in configuration order, without repeats."""

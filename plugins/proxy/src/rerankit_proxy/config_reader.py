@@ -26,6 +26,7 @@ from .config import (
     Limits,
     ProxyConfig,
     ProxyConfigError,
+    ResponseCacheLike,
     RouterSettings,
     RoutingStrategy,
     VirtualKey,
@@ -152,6 +153,35 @@ class ConfigReader:
 
     # -- sections ---------------------------------------------------------------------
 
+    def cache(self, top: Mapping[str, Any]) -> ResponseCacheLike | None:
+        """The response cache the `cache:` section or `litellm_settings.cache` asks for."""
+        settings = top.get("litellm_settings")
+        if isinstance(settings, Mapping):
+            for other in sorted(set(settings) - {"cache", "cache_params"}):
+                logger.warning(
+                    "%s: litellm_settings.%s is not used by rerankit and is ignored",
+                    self.source,
+                    other,
+                )
+        wanted = top.get("cache") is not None or (
+            isinstance(settings, Mapping) and settings.get("cache") not in (None, False)
+        )
+        if not wanted:
+            return None
+        try:
+            from rerankit_cache import cache_from_config
+        except ImportError:
+            raise self.error(
+                "cache",
+                "a response cache is configured, but rerankit-cache is not installed.",
+                "pip install 'rerankit-cache[redis]' (or without [redis] for memory/sqlite).",
+            ) from None
+        section = {k: top[k] for k in ("cache", "litellm_settings") if k in top}
+        try:
+            return cache_from_config(section, environ=self.environ)
+        except ConfigurationError as exc:
+            raise self.error("cache", f"{exc}") from None
+
     def config(self, data: Any, registry: ProviderRegistry, master_key: str | None) -> ProxyConfig:
         if data is None:
             raise self.error("", "the file is empty.", "Add a model_list (see docs/proxy.md).")
@@ -168,13 +198,14 @@ class ConfigReader:
                 "keys",
                 "limits",
                 "server_settings",
+                "cache",
             },
         )
-        for ignored in ("litellm_settings", "environment_variables"):
-            if ignored in top:
-                logger.warning(
-                    "%s: %s is not used by rerankit and is ignored", self.source, ignored
-                )
+        if "environment_variables" in top:
+            logger.warning(
+                "%s: environment_variables is not used by rerankit and is ignored", self.source
+            )
+        cache = self.cache(top)
         deployments = self.model_list(top.get("model_list"), registry)
         names = {d.model_name for d in deployments}
         general = self.mapping("general_settings", top.get("general_settings"))
@@ -204,6 +235,7 @@ class ConfigReader:
             server,
             self.source,
             generated_master_key=generated,
+            cache=cache,
         )
 
     def model_list(self, value: Any, registry: ProviderRegistry) -> tuple[Deployment, ...]:

@@ -8,9 +8,9 @@ the number of series stays bounded. Values are per worker process.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
-__all__ = ["Metrics", "LATENCY_BUCKETS", "HTTP_REFUSED"]
+__all__ = ["Metrics", "LATENCY_BUCKETS", "HTTP_REFUSED", "cache_lines"]
 
 #: Histogram bucket bounds in seconds.
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -159,3 +159,12 @@ HTTP_REFUSED = _Counter(
     "rerankit_proxy_http_refused_total",
     "Connections or requests the HTTP layer refused before the app saw them, by reason.",
 )
+
+
+def cache_lines(stats: Mapping[str, int]) -> Iterable[str]:
+    """The response cache's counters (`rerankit-cache`'s `stats()`), as Prometheus text."""
+    name = "rerankit_proxy_cache_total"
+    yield f"# HELP {name} Response cache lookups and stores, by result."
+    yield f"# TYPE {name} counter"
+    for result, value in sorted(stats.items()):
+        yield f"{name}{_labels((('result', str(result)),))} {_number(float(value))}"

@@ -433,9 +433,11 @@ def format_answer(
         "provider": provider,
         "score_kind": score_kind,
     }
-    usage = response.meta.usage if response.meta is not None else None
+    usage = response.meta.usage
     if usage:
         meta["usage"] = usage
+    if response.meta.cached:
+        meta["cached"] = True
     return {"id": response.id, "model": model_name, "results": items, "meta": meta}
 
 

@@ -39,6 +39,7 @@ from .config import ProxyConfig
 from .metrics import Metrics
 from .ratelimit import RateLimiter
 from .router import Router
+from .tracing import incoming_trace
 
 __all__ = ["ProxyApp"]
 
@@ -144,7 +145,8 @@ class ProxyApp:
                 )
             if route.access != "public":
                 self._authorize(exchange, route)
-            status, body, headers = await route.handler(self, exchange)
+            with incoming_trace(scope["headers"]):
+                status, body, headers = await route.handler(self, exchange)
         except ApiError as exc:
             status, body, headers = exc.status, exc.body(), exc.headers
             exchange.error_type = exc.type

@@ -13,33 +13,21 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from rerankit.provider import Param, Provider
+from rerankit.provider import CALL_ARGUMENTS, Param, Provider
 
 __all__ = ["ProviderParams", "RESERVED_PARAMS"]
 
-#: Names never taken as provider parameters: they choose where a call goes and with which
-#: credentials, or how the client behaves (a deployment sets those as its own fields).
-RESERVED_PARAMS = frozenset(
-    {
-        "model",
-        "query",
-        "documents",
-        "top_n",
-        "return_documents",
-        "api_key",
-        "api_base",
-        "base_url",
-        "timeout",
-        "drop_params",
-        "max_retries",
-        "fallbacks",
-        "params",
-        "transport",
-        "http_client",
-        "headers",
-        "extra_headers",
-    }
-)
+#: Names never taken as provider parameters: the call's own arguments
+#: (`rerankit.provider.CALL_ARGUMENTS`), which a deployment sets as its own fields, and the
+#: HTTP client's options, which only the proxy chooses.
+RESERVED_PARAMS = CALL_ARGUMENTS | {
+    "base_url",
+    "params",
+    "transport",
+    "http_client",
+    "headers",
+    "extra_headers",
+}
 
 
 class ProviderParams:

@@ -64,6 +64,17 @@ GLUE = (
     "/_weakrefset.py",
     "/re/",
     "/copy.py",
+    "/uuid.py",
+    "<string>",  # dataclass-generated __init__
+    "<attrs generated",
+    # the process's start-up frames, below everything: never an owner
+    "/runpy",
+    "/rerankit/cli.py",
+    "/rerankit_proxy/plugin.py",
+    "/rerankit_proxy/server.py",
+    "/uvicorn/main.py",
+    "/uvicorn/server.py",
+    "/uvicorn/_compat.py",
 )
 UPSTREAM_LIBS = (
     "/httpx/",
@@ -139,9 +150,9 @@ def owner(frames: list[tuple[str, str]]) -> str:
     for qualname, file in reversed(frames):
         func = qualname.rsplit(".", 1)[-1]  # py-spy names methods Class.method
         base = file.rsplit("/", 1)[-1]
+        if not file or "<frozen" in file or any(g in file for g in GLUE):
+            continue
         if "/rerankit_proxy/" in file:
-            if func in ("_http", "__call__", "rerank") and base in ("app.py", "endpoints.py"):
-                return HANDLER if base == "app.py" or func == "rerank" else AUTH
             return PROXY_FUNCS.get(f"{base}:{func}") or PROXY_FUNCS.get(base, HANDLER)
         if "/rerankit/" in file:
             if base in CORE_UPSTREAM:
@@ -155,8 +166,7 @@ def owner(frames: list[tuple[str, str]]) -> str:
             return UPSTREAM
         if any(lib in file for lib in SERVER_LIBS):
             return SERVER
-        if file and not any(g in file for g in GLUE) and "<frozen" not in file:
-            return OTHER
+        return OTHER
     return LOOP
 
 

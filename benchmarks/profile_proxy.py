@@ -3,8 +3,9 @@
     uv run python benchmarks/profile_proxy.py [--duration 20] [--rate 200] [--top 25]
 
 Starts the fast fake NIM and one `rerankit serve` worker on it, warms it, then samples
-the server with `py-spy record --nonblocking --format raw` while `wrk -t2 -c32` posts the
-proxy scenario's 20-document Cohere body to `/v2/rerank`. Each sample (a Python stack)
+the server with `py-spy record --format raw` (pausing it per sample, so that stacks are
+whole; `--nonblocking` does not, and tears some) while `wrk -t2 -c32` posts the proxy
+scenario's 20-document Cohere body to `/v2/rerank`. Each sample (a Python stack)
 is given to one layer: the deepest frame that belongs to a known part decides, after
 skipping glue that works for whoever calls it (asyncio, contextlib, pydantic, typing,
 logging); any stdlib `json` frame makes it serialisation. The shares times the server's
@@ -142,7 +143,10 @@ def serial_detail(stack: list[str]) -> str:
     """For a serialisation sample: encode or decode, and on whose behalf."""
     frames = [_parts(f) for f in stack]
     direction = "encode" if any("/json/encoder" in f for _, f in frames) else "decode"
-    return f"json {direction} for: {owner([f for f in frames if '/json/' not in f[1]])}"
+    whose = owner([f for f in frames if "/json/" not in f[1]])
+    if whose == SERIAL:  # the proxy's own dumps/json_reply
+        whose = "the proxy's answer (asgi.dumps)"
+    return f"json {direction} for: {whose}"
 
 
 def owner(frames: list[tuple[str, str]]) -> str:
@@ -187,6 +191,11 @@ def main() -> None:
     parser.add_argument("--rate", type=int, default=200, help="py-spy samples per second")
     parser.add_argument("--top", type=int, default=25, help="heaviest self-time frames shown")
     parser.add_argument("--py-spy", default=shutil.which("py-spy") or "py-spy")
+    parser.add_argument(
+        "--nonblocking",
+        action="store_true",
+        help="sample without pausing the server (cheaper, but stacks can be torn)",
+    )
     parser.add_argument("--raw", type=Path, help="keep py-spy's raw samples in this file")
     args = parser.parse_args()
     if not ensure_wrk(install=True):
@@ -216,7 +225,7 @@ def main() -> None:
                     str(server.pid),
                     "--format",
                     "raw",
-                    "--nonblocking",
+                    *(["--nonblocking"] if args.nonblocking else []),
                     "--rate",
                     str(args.rate),
                     "--duration",
@@ -249,7 +258,8 @@ def main() -> None:
     total = sum(by_layer.values()) or 1
     print(
         f"wrk -t2 -c32 -d{args.duration}s POST /v2/rerank (20 docs) through `rerankit serve` "
-        f"(1 worker), sampled by py-spy at {args.rate} Hz (--nonblocking)"
+        f"(1 worker), sampled by py-spy at {args.rate} Hz"
+        f"{' (--nonblocking)' if args.nonblocking else ' (pausing the server per sample)'}"
     )
     print(
         f"{m['rps']:.0f} req/s, p99 {m['p99_ms']:.1f} ms, server CPU {cpu_ms:.3f} ms/request "

@@ -93,6 +93,6 @@ def test_profile_layers_go_to_the_deepest_owner():
     dumps = "dumps (rerankit_proxy/asgi.py:54);JSONEncoder.iterencode (json/encoder.py:258)"
     stack = f"{ROOT};rerank (rerankit_proxy/endpoints.py:97);{dumps}".split(";")
     assert layer(stack) == SERIAL
-    assert serial_detail(stack) == f"json encode for: {SERIAL}"
+    assert serial_detail(stack) == "json encode for: the proxy's answer (asgi.dumps)"
     load = "load_json (rerankit_proxy/protocol.py:198);JSONDecoder.raw_decode (json/decoder.py:353)"
     assert serial_detail(f"{ROOT};{load}".split(";")).startswith("json decode for: request parsing")

@@ -23,7 +23,6 @@ import asyncio
 import json
 import os
 import re
-import shutil
 import signal
 import socket
 import subprocess
@@ -34,6 +33,10 @@ from pathlib import Path
 from statistics import quantiles
 
 import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks import wrk
 
 ROOT = Path(__file__).resolve().parents[1]
 MASTER = "sk-bench-master-key"
@@ -89,34 +92,9 @@ def bodies() -> dict[str, bytes]:
 def run_wrk(
     url: str, path: str, body: bytes, connections: int, duration: float
 ) -> dict[str, float]:
-    script = Path(tempfile.mkstemp(suffix=".lua")[1])
-    script.write_text(
-        f'wrk.method = "POST"\nwrk.path = "{path}"\n'
-        f'wrk.headers["Content-Type"] = "application/json"\n'
-        f'wrk.headers["Authorization"] = "Bearer {MASTER}"\n'
-        f"wrk.body = {json.dumps(body.decode())}\n"
-        "done = function(summary, latency, requests)\n"
-        '  io.write(string.format("RESULT %d %d %d %f %f\\n", summary.requests, '
-        "summary.errors.status + summary.errors.connect + summary.errors.read + "
-        "summary.errors.write + summary.errors.timeout, summary.duration, "
-        "latency:percentile(50), latency:percentile(99)))\nend\n"
-    )
-    threads = min(2, connections)
-    out = subprocess.run(
-        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{int(duration)}s", "-s", str(script), url],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    script.unlink()
-    requests, errors, micros, p50, p99 = re.search(r"RESULT (.+)", out).group(1).split()  # type: ignore[union-attr]
-    return {
-        "rps": int(requests) / (int(micros) / 1e6),
-        "p50_ms": float(p50) / 1000,
-        "p99_ms": float(p99) / 1000,
-        "requests": int(requests),
-        "errors": int(errors),
-    }
+    """`wrk -t2` through `benchmarks/wrk.py`, with the master key."""
+    auth = {"Authorization": f"Bearer {MASTER}"}
+    return wrk.run_wrk(url + path, body, auth, connections=connections, duration=duration)
 
 
 async def python_load(
@@ -174,7 +152,9 @@ def main() -> None:
     parser.add_argument("--tool", choices=["auto", "wrk", "python"], default="auto")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     args = parser.parse_args()
-    tool = args.tool if args.tool != "auto" else ("wrk" if shutil.which("wrk") else "python")
+    tool = (
+        args.tool if args.tool != "auto" else ("wrk" if wrk.ensure_wrk(install=True) else "python")
+    )
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     nim_port, proxy_port = free_port(), free_port()
     nim = subprocess.Popen(

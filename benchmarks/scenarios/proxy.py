@@ -1,11 +1,17 @@
 """Scenario 5: the rerankit proxy under load, against the upstream hit directly.
 
-Starts `rerankit serve` (one worker) on the fast fake NIM and measures, in one run:
-seconds from spawn to the first answered rerank; resident memory idle; 32 connections
-posting a Cohere-style rerank body (20 documents) to the proxy's `/v2/rerank`, beside
-the same load of NIM bodies sent straight to the upstream; resident memory after load.
-The load generator (`benchmarks/http_load.py`) is the one the peers scenario points at
-litellm's proxy, so the two proxies compare directly.
+Starts the fast fake NIM and `rerankit serve` twice on it (`--workers 1` and
+`--workers 2`), then measures: seconds from spawn to the first answered rerank; resident
+memory idle; 32 connections posting a 20-document body, in alternating rounds, straight
+to the upstream (the floor: NIM bodies on its NIM route), through the 1-worker proxy and
+through the 2-worker proxy (Cohere bodies on `/v2/rerank`); the median of the rounds for
+req/s, p50, p99 and CPU per request (from /proc, the server's process tree: the proxy
+and its workers, or the fake NIM for the floor); resident memory after load.
+
+Load comes from wrk (`wrk -t2 -c32 -d10s`, a Lua script for the body), installed from
+Debian's packages when missing (`--load wrk`, or `auto` outside quick mode). Without wrk
+the aiohttp generator of `benchmarks/http_load.py` is the fallback; it shares the two
+cores with the servers it measures, so its req/s are lower and its shares higher.
 
 Skipped, with a note, when the proxy plugin (`rerankit_proxy`) is not installed.
 """
@@ -13,23 +19,30 @@ Skipped, with a note, when the proxy plugin (`rerankit_proxy`) is not installed.
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 
-from benchmarks.http_load import load, rss_mib
+from benchmarks.http_load import load as aiohttp_load
+from benchmarks.http_load import rss_mib
 from benchmarks.report import Result
-from benchmarks.scenarios.upstream_capacity import cpu_seconds
 from benchmarks.upstream import ROOT, UpstreamProcess, free_port
 from benchmarks.workload import MODEL, NIM_PATH, QUERY, documents, nim_body, nim_headers, ratio
+from benchmarks.wrk import ensure_wrk, run_wrk, tree_cpu_seconds
 
 MASTER_KEY = "sk-bench-0123456789abcdef0123456789abcdef"
 CONNECTIONS = 32
+THREADS = 2
+FIGURES = ("rps", "p50_ms", "p99_ms", "cpu_ms_per_request")
 
 
 def _first_answer(url: str, body: dict, process: subprocess.Popen[bytes], timeout: float) -> None:
@@ -47,20 +60,77 @@ def _first_answer(url: str, body: dict, process: subprocess.Popen[bytes], timeou
     raise RuntimeError(f"rerankit serve did not answer within {timeout} s")
 
 
-def run(quick: bool) -> Result:
-    """Requests/s and p50/p99 at 32 connections; startup time; RSS idle and after load."""
+def _serve(config: Path, port: int, workers: int) -> subprocess.Popen[bytes]:
+    command = [sys.executable, "-m", "rerankit.cli", "serve", "--config", str(config)]
+    command += ["--port", str(port), "--workers", str(workers), "--log-level", "warning"]
+    env = {**os.environ, "RERANKIT_LOAD_PLUGINS": "nvidia_nim,proxy", "PYTHONPATH": str(ROOT)}
+    return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def choose_tool(requested: str, quick: bool) -> str:
+    """`wrk` or `aiohttp`: `auto` uses wrk when present, installing it outside quick mode."""
+    if requested == "aiohttp":
+        return "aiohttp"
+    if ensure_wrk(install=not quick or requested == "wrk"):
+        return "wrk"
+    if requested == "wrk":
+        raise RuntimeError("wrk is not installed and `apt-get install -y wrk` did not work")
+    return "aiohttp"
+
+
+def _measure(
+    tool: str, quick: bool, url: str, body: dict, headers: dict[str, str], pid: int
+) -> dict[str, Any]:
+    """One load run against `url`, with the CPU used meanwhile by `pid`'s process tree."""
+    cpu0 = tree_cpu_seconds(pid)
+    if tool == "wrk":
+        raw = json.dumps(body, separators=(",", ":")).encode()
+        m = run_wrk(
+            url, raw, headers, connections=CONNECTIONS, threads=THREADS, duration=1 if quick else 10
+        )
+        answered = m["n"]
+    else:
+        m = aiohttp_load(url, body, headers, concurrency=CONNECTIONS, calls=100 if quick else 4000)
+        answered = m["n"] + CONNECTIONS  # its warm-up calls count on the server too
+    m["cpu_ms_per_request"] = (tree_cpu_seconds(pid) - cpu0) * 1000 / max(1, answered)
+    return m
+
+
+def _median(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    out = {k: statistics.median(r[k] for r in runs) for k in FIGURES}
+    out["errors"] = sum(r["errors"] for r in runs)
+    out["n"] = sum(r["n"] for r in runs)
+    out["rounds"] = runs
+    return out
+
+
+def run(quick: bool, load: str = "auto") -> Result:
+    """Floor vs proxy (1 and 2 workers): req/s, p50/p99, CPU per request; startup; RSS."""
     result = Result(
         scenario="proxy",
         title=f"5. Proxy ({CONNECTIONS} connections, 20 docs of ~100 words)",
-        columns=["figure", "rerankit proxy", "upstream direct", "x direct"],
+        columns=["figure", "rerankit proxy", "upstream direct", "x direct", "proxy --workers 2"],
     )
     if importlib.util.find_spec("rerankit_proxy") is None:
         result.skipped = "rerankit_proxy is not installed (pip install 'rerankit[proxy]')."
         return result
-    calls = 100 if quick else 4000
+    tool = choose_tool(load, quick)
+    rounds = 1 if quick else 3
     docs = documents(20)
     body = {"model": "rerank", "query": QUERY, "documents": docs}
+    auth = {"Authorization": f"Bearer {MASTER_KEY}"}
+    load_before = os.getloadavg()
     with UpstreamProcess() as upstream, tempfile.TemporaryDirectory() as tmp:
+        assert upstream.process is not None
         config = Path(tmp) / "config.yaml"
         config.write_text(
             "model_list:\n"
@@ -68,64 +138,102 @@ def run(quick: bool) -> Result:
             f"    params: {{model: {MODEL}, api_base: '{upstream.url}'}}\n"
             f"general_settings: {{master_key: {MASTER_KEY}}}\n"
         )
-        port = free_port()
-        command = [sys.executable, "-m", "rerankit.cli", "serve", "--config", str(config)]
-        command += ["--port", str(port), "--log-level", "warning"]
-        env = {**os.environ, "RERANKIT_LOAD_PLUGINS": "nvidia_nim,proxy", "PYTHONPATH": str(ROOT)}
-        url = f"http://127.0.0.1:{port}/v2/rerank"
+        port1, port2 = free_port(), free_port()
+        url1 = f"http://127.0.0.1:{port1}/v2/rerank"
+        url2 = f"http://127.0.0.1:{port2}/v2/rerank"
         start = time.perf_counter()
-        process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
+        one = _serve(config, port1, 1)
+        two: subprocess.Popen[bytes] | None = None
         try:
-            _first_answer(url, body, process, timeout=60)
+            _first_answer(url1, body, one, timeout=60)
             startup = time.perf_counter() - start
             time.sleep(1.0)
-            idle = rss_mib(process.pid)
-            direct = load(
-                upstream.url + NIM_PATH,
-                nim_body(QUERY, docs),
-                nim_headers(),
-                concurrency=CONNECTIONS,
-                calls=calls,
-            )
-            cpu0 = cpu_seconds(process.pid)
-            proxied = load(
-                url,
-                body,
-                {"Authorization": f"Bearer {MASTER_KEY}"},
-                concurrency=CONNECTIONS,
-                calls=calls,
-            )
-            # CPU per answer: unlike req/s, barely moved by other work on a shared machine.
-            cpu_ms = (
-                (cpu_seconds(process.pid) - cpu0) * 1000 / (proxied["n"] + CONNECTIONS)
-            )  # + warm-up
-            after = rss_mib(process.pid)
+            idle = rss_mib(one.pid)
+            two = _serve(config, port2, 2)
+            _first_answer(url2, body, two, timeout=60)
+            targets: dict[str, Callable[[], dict[str, Any]]] = {
+                "upstream_direct": lambda: _measure(
+                    tool,
+                    quick,
+                    upstream.url + NIM_PATH,
+                    nim_body(QUERY, docs),
+                    nim_headers(),
+                    upstream.process.pid,  # type: ignore[union-attr]
+                ),
+                "proxy": lambda: _measure(tool, quick, url1, body, auth, one.pid),
+                "proxy_workers2": lambda: _measure(
+                    tool,
+                    quick,
+                    url2,
+                    body,
+                    auth,
+                    two.pid,  # type: ignore[union-attr]
+                ),
+            }
+            if tool == "wrk" and not quick:  # every worker warm before the clock starts
+                for url in (url1, url2):
+                    run_wrk(
+                        url,
+                        json.dumps(body).encode(),
+                        auth,
+                        connections=CONNECTIONS,
+                        threads=THREADS,
+                        duration=2,
+                    )
+            runs: dict[str, list[dict[str, Any]]] = {name: [] for name in targets}
+            for _ in range(rounds):  # alternating: drift on a shared machine hits all alike
+                for name, measure in targets.items():
+                    runs[name].append(measure())
+            after = rss_mib(one.pid)
         finally:
-            process.terminate()
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            for process in (one, two):
+                if process is not None:
+                    _stop(process)
+    load_after = os.getloadavg()
+    direct, proxied, two_workers = (_median(runs[n]) for n in targets)
     result.data = {
+        "tool": tool,
+        "rounds": rounds,
+        "load_average_before": load_before,
+        "load_average_after": load_after,
         "rps": proxied["rps"],
         "x_direct": ratio(proxied["rps"], direct["rps"]),
+        "p99_ms": proxied["p99_ms"],
+        "workers2_x_workers1": ratio(two_workers["rps"], proxied["rps"]),
         "startup_s": startup,
-        "cpu_ms_per_request": cpu_ms,
+        "cpu_ms_per_request": proxied["cpu_ms_per_request"],
         "rss_idle_mib": idle,
         "rss_after_mib": after,
         "proxy": proxied,
+        "proxy_workers2": two_workers,
         "upstream_direct": direct,
     }
     result.rows = [
-        ["req/s", proxied["rps"], direct["rps"], result.data["x_direct"]],
-        ["p50 ms", proxied["p50_ms"], direct["p50_ms"], ratio(proxied["p50_ms"], direct["p50_ms"])],
-        ["p99 ms", proxied["p99_ms"], direct["p99_ms"], ratio(proxied["p99_ms"], direct["p99_ms"])],
-        ["proxy CPU ms per request", cpu_ms, None, None],
-        ["startup s (spawn to first answer)", startup, None, None],
-        ["RSS idle MiB", idle, None, None],
-        ["RSS after load MiB", after, None, None],
+        [label, proxied[k], direct[k], ratio(proxied[k], direct[k]), two_workers[k]]
+        for label, k in (
+            ("req/s", "rps"),
+            ("p50 ms", "p50_ms"),
+            ("p99 ms", "p99_ms"),
+            ("server CPU ms per request", "cpu_ms_per_request"),
+        )
     ]
-    if proxied["errors"]:
-        result.notes.append(f"{proxied['errors']} proxy answers were not 200.")
+    result.rows += [
+        ["startup s (spawn to first answer)", startup, None, None, None],
+        ["RSS idle MiB", idle, None, None, None],
+        ["RSS after load MiB", after, None, None, None],
+    ]
+    generator = (
+        f"wrk -t{THREADS} -c{CONNECTIONS} -d{1 if quick else 10}s (Lua POST body)"
+        if tool == "wrk"
+        else "aiohttp (benchmarks/http_load.py; shares the CPU with the servers)"
+    )
+    result.notes.append(
+        f"Load: {generator}; {rounds} alternating round(s) of direct, 1 worker, 2 workers; "
+        "medians. Server CPU is the process tree's (fake NIM for the floor) from /proc."
+    )
+    before, after_ = (" / ".join(f"{x:.2f}" for x in la) for la in (load_before, load_after))
+    result.notes.append(f"Load average (1/5/15 min) before: {before}; after: {after_}.")
+    for name, m in (("proxy", proxied), ("proxy --workers 2", two_workers)):
+        if m["errors"]:
+            result.notes.append(f"{m['errors']} {name} answers were not 200.")
     return result

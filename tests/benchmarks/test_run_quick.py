@@ -39,6 +39,11 @@ def test_quick_run_emits_valid_json(tmp_path):
         assert scenarios[name]["rows"], name
     assert "rerankit.rerank" in scenarios["sync"]["data"]
     assert "rerankit.arerank" in scenarios["async"]["data"]["16"]
+    proxy = scenarios["proxy"]["data"]
+    if scenarios["proxy"]["skipped"] is None:  # wrk when installed, else the aiohttp fallback
+        assert proxy["tool"] in {"wrk", "aiohttp"}
+        for target in ("upstream_direct", "proxy", "proxy_workers2"):
+            assert proxy[target]["n"] > 0 and proxy[target]["cpu_ms_per_request"] > 0, target
     assert {t["figure"] for t in payload["targets"]} >= {
         "sync per-call mean, x bare httpx",
         "async req/s at 16, x bare aiohttp",

@@ -80,14 +80,18 @@ def redis_errors(proxy: ProxyProcess) -> float:
 def test_a_keys_rpm_holds_across_both_processes(tmp_path, redis):
     proxies = two_proxies(tmp_path, config(redis.url, rpm=6))
     try:
-        statuses = [rerank(proxies[i % 2]).status_code for i in range(12)]
+        answers = [rerank(proxies[i % 2]) for i in range(12)]
     finally:
         for p in proxies:
             p.stop()
+    statuses = [a.status_code for a in answers]
     # Each process alone would allow 6: only the shared window gives 6 in all.
     assert statuses.count(200) == 6, statuses
     assert statuses.count(429) == 6, statuses
     assert statuses[:6] == [200] * 6
+    for refused in answers[6:]:  # the wait is what is left of the 60 s window
+        assert 1 <= int(refused.headers["retry-after"]) <= 60
+        assert refused.json()["error"]["code"] == "key_rate_limited"
 
 
 def test_a_deployment_ejected_by_one_process_is_avoided_by_the_other(tmp_path, redis):

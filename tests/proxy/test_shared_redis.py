@@ -81,6 +81,8 @@ def test_a_keys_rpm_holds_across_both_processes(tmp_path, redis):
     proxies = two_proxies(tmp_path, config(redis.url, rpm=6))
     try:
         answers = [rerank(proxies[i % 2]) for i in range(12)]
+        for p in proxies:
+            assert f"shared through Redis at redis://127.0.0.1:{redis.port}/0" in p.log()
     finally:
         for p in proxies:
             p.stop()

@@ -100,6 +100,13 @@ class ProxyApp:
     async def startup(self) -> None:
         """Create the upstream client; the proxy is ready after this."""
         _ = self.router
+        # A Redis that is down does not stop the proxy (calls use local state), but the
+        # log says so from the start.
+        if self.shared is not None and await self.shared.check():
+            logger.info(
+                "rate limits and ejections are shared through Redis at %s",
+                self.shared.settings.description,
+            )
         self.ready = True
 
     async def shutdown(self) -> None:

@@ -100,6 +100,10 @@ class SharedState:
         """False while an outage is being waited out (calls use local state)."""
         return self._clock() >= self._down_until
 
+    async def check(self) -> bool:
+        """Whether Redis answers a `PING` now (a failure is logged like any other)."""
+        return await self._run("ping", self.client.ping) is not None
+
     async def acquire(self, digest: bytes, rpm: int) -> float | bool | None:
         """Count one request of a key: None if allowed, the seconds to wait if over its
         `rpm`, or False when Redis cannot say (use the local limiter)."""

@@ -321,23 +321,31 @@ def test_gateway_redis_host_port_password_from_the_environment(tmp_path):
     )
 
 
-def test_rerankit_redis_url_from_the_environment(tmp_path):
-    config = load(tmp_path, BM25_ONLY, environ={"RERANKIT_REDIS_URL": "rediss://r.example:6390"})
-    assert config.redis is not None
-    assert (config.redis.host, config.redis.port, config.redis.ssl) == ("r.example", 6390, True)
-    # the file wins over the environment
-    config = load(
-        tmp_path,
-        BM25_ONLY + "router_settings: {redis_host: from-file}",
-        environ={"RERANKIT_REDIS_URL": "redis://from-env"},
-    )
-    assert config.redis is not None and config.redis.host == "from-file"
+def test_rerankit_redis_url_from_the_environment(tmp_path, monkeypatch):
+    from rerankit_proxy.server import load as serve_load
 
-
-def test_default_config_reads_rerankit_redis_url(monkeypatch):
+    path = write(tmp_path, BM25_ONLY)
+    monkeypatch.setenv("RERANKIT_REDIS_URL", "rediss://r.example:6390")
+    redis = serve_load(str(path)).redis
+    assert redis is not None
+    assert (redis.host, redis.port, redis.ssl) == ("r.example", 6390, True)
+    # the default configuration (no file) too
     monkeypatch.setenv("RERANKIT_REDIS_URL", "redis://127.0.0.1:6399/1")
-    redis = default_config().redis
+    redis = serve_load(None).redis
     assert redis is not None and (redis.port, redis.db) == (6399, 1)
+    # the file wins over the environment
+    path.write_text(BM25_ONLY + "router_settings: {redis_host: from-file}\n")
+    redis = serve_load(str(path)).redis
+    assert redis is not None and redis.host == "from-file"
+
+
+def test_a_bad_rerankit_redis_url_is_named_at_start_up(tmp_path, monkeypatch):
+    from rerankit_proxy.server import load as serve_load
+
+    monkeypatch.setenv("RERANKIT_REDIS_URL", "localhost:6379")
+    with pytest.raises(ProxyConfigError) as caught:
+        serve_load(str(write(tmp_path, BM25_ONLY)))
+    assert "RERANKIT_REDIS_URL" in str(caught.value) and "redis://" in str(caught.value)
 
 
 @pytest.mark.parametrize(
@@ -365,8 +373,13 @@ def test_redis_configured_without_redis_py_is_refused_at_start_up(tmp_path, monk
     monkeypatch.setitem(sys.modules, "redis.asyncio", None)  # as if not installed
     message = error(tmp_path, BM25_ONLY + "router_settings: {redis_url: 'redis://x:1'}")
     assert "rerankit-proxy[redis]" in message and "router_settings.redis_url" in message
-    message = error(tmp_path, BM25_ONLY, environ={"RERANKIT_REDIS_URL": "redis://x:1"})
-    assert "RERANKIT_REDIS_URL" in message and "rerankit-proxy[redis]" in message
+    from rerankit_proxy.server import load as serve_load
+
+    monkeypatch.setenv("RERANKIT_REDIS_URL", "redis://x:1")
+    with pytest.raises(ProxyConfigError) as caught:
+        serve_load(str(write(tmp_path, BM25_ONLY)))
+    assert "RERANKIT_REDIS_URL" in str(caught.value)
+    assert "rerankit-proxy[redis]" in str(caught.value)
 
 
 @pytest.mark.parametrize("limit", ["rpm", "tpm"])

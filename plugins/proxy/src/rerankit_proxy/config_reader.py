@@ -44,6 +44,7 @@ __all__ = [
     "default_config",
     "read_server_settings",
     "ENV_REDIS_URL",
+    "with_environment_redis",
 ]
 
 logger = logging.getLogger("rerankit.proxy")
@@ -249,8 +250,9 @@ class ConfigReader:
         )
 
     def redis(self, value: Any) -> RedisSettings | None:
-        """The shared Redis: `router_settings.redis_url`, else `redis_host`/`redis_port`/
-        `redis_password`, else the `RERANKIT_REDIS_URL` environment variable; or None."""
+        """The shared Redis the file names: `router_settings.redis_url`, else `redis_host`/
+        `redis_port`/`redis_password`; or None (`with_environment_redis` then looks at
+        `RERANKIT_REDIS_URL`)."""
         where = "router_settings"
         data = value if isinstance(value, Mapping) else {}
         url = self.text(f"{where}.redis_url", data.get("redis_url"), required=False)
@@ -261,36 +263,34 @@ class ConfigReader:
                 "is set together with redis_host.",
                 "Give either redis_url or redis_host/redis_port/redis_password.",
             )
-        url_where = f"{where}.redis_url"
-        if host is None and url is None:
+        if url is not None:
+            return self.redis_url(f"{where}.redis_url", url)
+        if host is None:
             for part in ("redis_port", "redis_password"):
                 if data.get(part) is not None:
                     raise self.error(f"{where}.{part}", "is set without redis_host.")
-            url = self.environ.get(ENV_REDIS_URL) or None
-            url_where = f"the environment variable {ENV_REDIS_URL}"
-        if url is not None:
-            settings = self._redis_url(url_where, url)
-        elif host is not None:
-            port = data.get("redis_port")
-            password = self.text(
-                f"{where}.redis_password", data.get("redis_password"), required=False
-            )
-            settings = RedisSettings(
-                host=host,
-                port=6379
-                if port is None
-                else self.number(f"{where}.redis_port", port, minimum=1, integer=True),
-                password=password,
-            )
-            if not 1 <= settings.port <= 65535:
-                raise self.error(f"{where}.redis_port", f"must be 1..65535, got {port!r}.")
-        else:
             return None
+        port = data.get("redis_port")
+        settings = RedisSettings(
+            host=host,
+            port=6379
+            if port is None
+            else self.number(f"{where}.redis_port", port, minimum=1, integer=True),
+            password=self.text(
+                f"{where}.redis_password", data.get("redis_password"), required=False
+            ),
+        )
+        if not 1 <= settings.port <= 65535:
+            raise self.error(f"{where}.redis_port", f"must be 1..65535, got {port!r}.")
+        return self.needs_redis_py(f"{where}.redis_host", settings)
+
+    def needs_redis_py(self, where: str, settings: RedisSettings) -> RedisSettings:
+        """`settings`, once redis-py's asyncio client is known to be importable."""
         try:
             import redis.asyncio  # noqa: F401
         except ImportError:
             raise self.error(
-                url_where if url is not None else f"{where}.redis_host",
+                where,
                 f"shared state in Redis ({settings.description}) is configured, but redis-py "
                 "is not installed.",
                 "pip install 'rerankit-proxy[redis]', or remove the Redis setting to keep "
@@ -298,7 +298,7 @@ class ConfigReader:
             ) from None
         return settings
 
-    def _redis_url(self, where: str, url: str) -> RedisSettings:
+    def redis_url(self, where: str, url: str) -> RedisSettings:
         """`redis://[user:password@]host[:port][/db]` (or `rediss://` for TLS)."""
         from urllib.parse import unquote, urlsplit
 
@@ -314,13 +314,16 @@ class ConfigReader:
         path = parts.path.strip("/")
         if path and not path.isdigit():
             raise self.error(where, "names a database that is not a number.", fix)
-        return RedisSettings(
-            host=parts.hostname,
-            port=port or 6379,
-            db=int(path or 0),
-            username=unquote(parts.username) if parts.username else None,
-            password=unquote(parts.password) if parts.password else None,
-            ssl=parts.scheme == "rediss",
+        return self.needs_redis_py(
+            where,
+            RedisSettings(
+                host=parts.hostname,
+                port=port or 6379,
+                db=int(path or 0),
+                username=unquote(parts.username) if parts.username else None,
+                password=unquote(parts.password) if parts.password else None,
+                ssl=parts.scheme == "rediss",
+            ),
         )
 
     def model_list(self, value: Any, registry: ProviderRegistry) -> tuple[Deployment, ...]:
@@ -750,8 +753,23 @@ def default_config(
         for p in registry.prefixes()
     )
     key = master_key or generate_key()
-    redis = ConfigReader("<default>", os.environ).redis(None)
-    return ProxyConfig(deployments, key, generated_master_key=master_key is None, redis=redis)
+    return ProxyConfig(deployments, key, generated_master_key=master_key is None)
+
+
+def with_environment_redis(
+    config: ProxyConfig, environ: Mapping[str, str] | None = None
+) -> ProxyConfig:
+    """`config` with the Redis `RERANKIT_REDIS_URL` names, when its file names none.
+
+    A setting of the process, like its port: `rerankit serve` applies it to the file's
+    configuration (or the default one); the file wins when both name a Redis.
+    """
+    environ = os.environ if environ is None else environ
+    url = environ.get(ENV_REDIS_URL)
+    if config.redis is not None or not url:
+        return config
+    reader = ConfigReader(config.source, environ)
+    return replace(config, redis=reader.redis_url(f"the environment variable {ENV_REDIS_URL}", url))
 
 
 def parse_config(

@@ -243,14 +243,19 @@ def test_ignored_gateway_settings_are_logged_not_fatal(tmp_path, caplog):
         config = load(
             tmp_path,
             """
-            model_list: [{model_name: m, litellm_params: {model: local/bm25, rpm: 10}}]
+            model_list:
+              - {model_name: m, litellm_params: {model: local/bm25, max_parallel_requests: 10}}
             litellm_settings: {drop_params: true}
             general_settings: {master_key: sk-12345678, database_url: "postgres://x"}
             """,
         )
     assert config.deployments[0].params == {}
     logged = caplog.text
-    assert "rpm" in logged and "litellm_settings" in logged and "database_url" in logged
+    assert (
+        "max_parallel_requests" in logged
+        and "litellm_settings" in logged
+        and "database_url" in logged
+    )
     assert "postgres://x" not in logged
 
 
@@ -271,3 +276,117 @@ def test_parse_config_accepts_a_mapping():
     assert config.master_key == "sk-fixed-key-1"
     assert not config.generated_master_key
     assert config.source == "<config>"
+
+
+# -- shared state in Redis (router_settings.redis_url, RERANKIT_REDIS_URL) -----------------
+
+BM25_ONLY = "model_list: [{model_name: m, params: {model: local/bm25}}]\n"
+
+
+def test_no_redis_setting_means_state_per_process(tmp_path):
+    assert load(tmp_path, BM25_ONLY, environ={}).redis is None
+
+
+def test_redis_url_in_router_settings(tmp_path):
+    config = load(
+        tmp_path,
+        BM25_ONLY + "router_settings: {redis_url: 'redis://team:s3cret-pw@cache.internal:6380/2'}",
+    )
+    redis = config.redis
+    assert redis is not None
+    assert (redis.host, redis.port, redis.db, redis.username, redis.password, redis.ssl) == (
+        "cache.internal",
+        6380,
+        2,
+        "team",
+        "s3cret-pw",
+        False,
+    )
+    assert "s3cret-pw" not in repr(config) and "s3cret-pw" not in redis.description
+
+
+def test_gateway_redis_host_port_password_from_the_environment(tmp_path):
+    config = load(
+        tmp_path,
+        BM25_ONLY
+        + "router_settings: {redis_host: os.environ/REDIS_HOST, redis_port: os.environ/REDIS_PORT,"
+        + " redis_password: os.environ/REDIS_PASSWORD}",
+        environ={"REDIS_HOST": "10.0.0.7", "REDIS_PORT": "7000", "REDIS_PASSWORD": "pw-123"},
+    )
+    assert config.redis is not None
+    assert (config.redis.host, config.redis.port, config.redis.password) == (
+        "10.0.0.7",
+        7000,
+        "pw-123",
+    )
+
+
+def test_rerankit_redis_url_from_the_environment(tmp_path, monkeypatch):
+    from rerankit_proxy.server import load as serve_load
+
+    path = write(tmp_path, BM25_ONLY)
+    monkeypatch.setenv("RERANKIT_REDIS_URL", "rediss://r.example:6390")
+    redis = serve_load(str(path)).redis
+    assert redis is not None
+    assert (redis.host, redis.port, redis.ssl) == ("r.example", 6390, True)
+    # the default configuration (no file) too
+    monkeypatch.setenv("RERANKIT_REDIS_URL", "redis://127.0.0.1:6399/1")
+    redis = serve_load(None).redis
+    assert redis is not None and (redis.port, redis.db) == (6399, 1)
+    # the file wins over the environment
+    path.write_text(BM25_ONLY + "router_settings: {redis_host: from-file}\n")
+    redis = serve_load(str(path)).redis
+    assert redis is not None and redis.host == "from-file"
+
+
+def test_a_bad_rerankit_redis_url_is_named_at_start_up(tmp_path, monkeypatch):
+    from rerankit_proxy.server import load as serve_load
+
+    monkeypatch.setenv("RERANKIT_REDIS_URL", "localhost:6379")
+    with pytest.raises(ProxyConfigError) as caught:
+        serve_load(str(write(tmp_path, BM25_ONLY)))
+    assert "RERANKIT_REDIS_URL" in str(caught.value) and "redis://" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("settings", "needles"),
+    [
+        ("{redis_url: 'http://user:pw-secret@x'}", ["redis_url", "redis://", "rediss://"]),
+        ("{redis_url: 'redis://:pw-secret@x/abc'}", ["redis_url", "database"]),
+        ("{redis_url: 'redis://:pw-secret@x:99999'}", ["redis_url", "not a valid"]),
+        ("{redis_url: 'redis://x', redis_host: y}", ["redis_url", "redis_host"]),
+        ("{redis_port: 6379}", ["redis_port", "without redis_host"]),
+        ("{redis_host: x, redis_port: 0}", ["redis_port", ">= 1"]),
+        ("{redis_host: os.environ/NOT_SET_ANYWHERE}", ["redis_host", "NOT_SET_ANYWHERE"]),
+    ],
+)
+def test_bad_redis_settings_are_refused_without_repeating_the_password(tmp_path, settings, needles):
+    message = error(tmp_path, BM25_ONLY + f"router_settings: {settings}")
+    for needle in needles:
+        assert needle in message
+    assert "pw-secret" not in message
+
+
+def test_redis_configured_without_redis_py_is_refused_at_start_up(tmp_path, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "redis.asyncio", None)  # as if not installed
+    message = error(tmp_path, BM25_ONLY + "router_settings: {redis_url: 'redis://x:1'}")
+    assert "rerankit-proxy[redis]" in message and "router_settings.redis_url" in message
+    from rerankit_proxy.server import load as serve_load
+
+    monkeypatch.setenv("RERANKIT_REDIS_URL", "redis://x:1")
+    with pytest.raises(ProxyConfigError) as caught:
+        serve_load(str(write(tmp_path, BM25_ONLY)))
+    assert "RERANKIT_REDIS_URL" in str(caught.value)
+    assert "rerankit-proxy[redis]" in str(caught.value)
+
+
+@pytest.mark.parametrize("limit", ["rpm", "tpm"])
+def test_per_deployment_rpm_and_tpm_are_refused_not_ignored(tmp_path, limit):
+    message = error(
+        tmp_path,
+        f"model_list: [{{model_name: m, litellm_params: {{model: local/bm25, {limit}: 10}}}}]",
+    )
+    assert f"model_list[0].litellm_params.{limit}" in message
+    assert "not enforced" in message and "Remove" in message

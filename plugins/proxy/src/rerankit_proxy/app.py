@@ -39,6 +39,7 @@ from .config import ProxyConfig
 from .metrics import Metrics
 from .ratelimit import RateLimiter
 from .router import Router
+from .shared import SharedState
 from .tracing import incoming_trace
 
 __all__ = ["ProxyApp"]
@@ -68,6 +69,8 @@ class ProxyApp:
         self.keys = KeyStore(config)
         self.metrics = Metrics()
         self.limiter = RateLimiter(workers=workers)
+        #: Rate windows and ejections shared through Redis, when configured.
+        self.shared = SharedState(config.redis, self.metrics) if config.redis is not None else None
         self.routes = routes
         self._transport = transport
         self._router: Router | None = None
@@ -89,12 +92,21 @@ class ProxyApp:
                 max_response_bytes=self.config.limits.max_response_bytes,
                 plugins=[self.config.cache] if self.config.cache is not None else [],
             )
-            self._router = Router(self.config, self.registry, client, self.metrics)
+            self._router = Router(
+                self.config, self.registry, client, self.metrics, shared=self.shared
+            )
         return self._router
 
     async def startup(self) -> None:
         """Create the upstream client; the proxy is ready after this."""
         _ = self.router
+        # A Redis that is down does not stop the proxy (calls use local state), but the
+        # log says so from the start.
+        if self.shared is not None and await self.shared.check():
+            logger.info(
+                "rate limits and ejections are shared through Redis at %s",
+                self.shared.settings.description,
+            )
         self.ready = True
 
     async def shutdown(self) -> None:
@@ -104,6 +116,8 @@ class ProxyApp:
             await self._router.client.aclose()
         if self.config.cache is not None:
             self.config.cache.close()  # the response cache's backend (connections, file)
+        if self.shared is not None:
+            await self.shared.aclose()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -145,6 +159,7 @@ class ProxyApp:
                 )
             if route.access != "public":
                 self._authorize(exchange, route)
+                await self._limit(exchange)
             with incoming_trace(scope["headers"]):
                 status, body, headers = await route.handler(self, exchange)
         except ApiError as exc:
@@ -208,16 +223,26 @@ class ProxyApp:
                 f"{exchange.scope['path']} needs the master key.",
                 code="master_key_required",
             )
-        if caller.rpm is not None:
+
+    async def _limit(self, exchange: Exchange) -> None:
+        """429 when the caller's key is over its `rpm`: across every process sharing the
+        Redis when there is one (and it answers), else in this process."""
+        caller = exchange.caller
+        if caller is None or caller.rpm is None:
+            return
+        wait: float | bool | None = False
+        if self.shared is not None:
+            wait = await self.shared.acquire(caller.digest, caller.rpm)
+        if wait is False:
             wait = self.limiter.acquire(caller.digest, caller.rpm)
-            if wait is not None:
-                raise ApiError(
-                    429,
-                    "rate_limit_error",
-                    f"Key {caller.name!r} is over its limit of {caller.rpm} requests per minute.",
-                    code="key_rate_limited",
-                    headers=[(b"retry-after", str(max(1, round(wait + 0.5))).encode())],
-                )
+        if wait is not None:
+            raise ApiError(
+                429,
+                "rate_limit_error",
+                f"Key {caller.name!r} is over its limit of {caller.rpm} requests per minute.",
+                code="key_rate_limited",
+                headers=[(b"retry-after", str(max(1, round(wait + 0.5))).encode())],
+            )
 
     async def read_body(self, exchange: Exchange) -> bytes:
         """The request body within `limits.max_body_bytes` (413) and

@@ -46,6 +46,7 @@ __all__ = [
     "Limits",
     "ProxyConfig",
     "RoutingStrategy",
+    "RedisSettings",
     "generate_key",
 ]
 
@@ -117,8 +118,33 @@ class VirtualKey:
     key: str = field(repr=False)
     #: Model names this key may call; None: every model.
     models: frozenset[str] | None = None
-    #: Requests per minute this key may make (per worker process); None: unlimited.
+    #: Requests per minute this key may make (across every process sharing a Redis,
+    #: else per worker process); None: unlimited.
     rpm: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RedisSettings:
+    """Where the state shared by every worker and replica lives (`router_settings.redis_url`,
+    `redis_host`/`redis_port`/`redis_password`, or `RERANKIT_REDIS_URL`).
+
+    Kept as parts, the password out of the repr, so it never reaches a log line.
+    """
+
+    host: str = "localhost"
+    port: int = 6379
+    db: int = 0
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    ssl: bool = False
+    #: Seconds to connect and to wait for an answer before Redis counts as down.
+    timeout: float = 0.1
+
+    @property
+    def description(self) -> str:
+        """Where it is, without credentials (for logs)."""
+        scheme = "rediss" if self.ssl else "redis"
+        return f"{scheme}://{self.host}:{self.port}/{self.db}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,6 +218,8 @@ class ProxyConfig:
     #: The response cache (a `rerankit_cache.ResponseCache`) the `cache:` section or the
     #: gateway's `litellm_settings.cache` asks for; None: no cache.
     cache: ResponseCacheLike | None = field(default=None, repr=False)
+    #: The Redis that rate limits and ejections are shared through; None: per process.
+    redis: RedisSettings | None = None
 
     def model_names(self) -> list[str]:
         """Every model name served, in configuration order, without repeats."""

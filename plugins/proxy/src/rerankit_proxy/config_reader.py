@@ -26,6 +26,7 @@ from .config import (
     Limits,
     ProxyConfig,
     ProxyConfigError,
+    RedisSettings,
     ResponseCacheLike,
     RouterSettings,
     RoutingStrategy,
@@ -42,6 +43,8 @@ __all__ = [
     "parse_config",
     "default_config",
     "read_server_settings",
+    "ENV_REDIS_URL",
+    "with_environment_redis",
 ]
 
 logger = logging.getLogger("rerankit.proxy")
@@ -62,8 +65,14 @@ _DEPLOYMENT_FIELDS = frozenset(
 _CALL_SETTINGS = frozenset({"normalize"})
 #: Gateway settings with no meaning here: accepted so files work as-is, logged at start-up.
 _IGNORED_PARAMS = frozenset(
-    {"rpm", "tpm", "max_parallel_requests", "input_cost_per_query", "input_cost_per_token"}
+    {"max_parallel_requests", "input_cost_per_query", "input_cost_per_token"}
 )
+#: Per-deployment limits of the gateway format that the proxy does not enforce: refused,
+#: since a limit silently not applied would let traffic through that the file forbids.
+_REFUSED_LIMITS = ("rpm", "tpm")
+#: The environment variable naming the shared Redis when the file does not.
+ENV_REDIS_URL = "RERANKIT_REDIS_URL"
+_REDIS_FIELDS = ("redis_url", "redis_host", "redis_port", "redis_password")
 _MIN_KEY_LENGTH = 8
 _ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/@-]*")
 
@@ -226,6 +235,7 @@ class ConfigReader:
         self.warn_mixed_kinds(deployments, router.fallbacks, registry)
         limits = self.limits(top.get("limits"))
         server = read_server_settings(self, top.get("server_settings"))
+        redis = self.redis(top.get("router_settings"))
         return ProxyConfig(
             deployments,
             master,
@@ -236,6 +246,84 @@ class ConfigReader:
             self.source,
             generated_master_key=generated,
             cache=cache,
+            redis=redis,
+        )
+
+    def redis(self, value: Any) -> RedisSettings | None:
+        """The shared Redis the file names: `router_settings.redis_url`, else `redis_host`/
+        `redis_port`/`redis_password`; or None (`with_environment_redis` then looks at
+        `RERANKIT_REDIS_URL`)."""
+        where = "router_settings"
+        data = value if isinstance(value, Mapping) else {}
+        url = self.text(f"{where}.redis_url", data.get("redis_url"), required=False)
+        host = self.text(f"{where}.redis_host", data.get("redis_host"), required=False)
+        if url is not None and host is not None:
+            raise self.error(
+                f"{where}.redis_url",
+                "is set together with redis_host.",
+                "Give either redis_url or redis_host/redis_port/redis_password.",
+            )
+        if url is not None:
+            return self.redis_url(f"{where}.redis_url", url)
+        if host is None:
+            for part in ("redis_port", "redis_password"):
+                if data.get(part) is not None:
+                    raise self.error(f"{where}.{part}", "is set without redis_host.")
+            return None
+        port = data.get("redis_port")
+        settings = RedisSettings(
+            host=host,
+            port=6379
+            if port is None
+            else self.number(f"{where}.redis_port", port, minimum=1, integer=True),
+            password=self.text(
+                f"{where}.redis_password", data.get("redis_password"), required=False
+            ),
+        )
+        if not 1 <= settings.port <= 65535:
+            raise self.error(f"{where}.redis_port", f"must be 1..65535, got {port!r}.")
+        return self.needs_redis_py(f"{where}.redis_host", settings)
+
+    def needs_redis_py(self, where: str, settings: RedisSettings) -> RedisSettings:
+        """`settings`, once redis-py's asyncio client is known to be importable."""
+        try:
+            import redis.asyncio  # noqa: F401
+        except ImportError:
+            raise self.error(
+                where,
+                f"shared state in Redis ({settings.description}) is configured, but redis-py "
+                "is not installed.",
+                "pip install 'rerankit-proxy[redis]', or remove the Redis setting to keep "
+                "state per process.",
+            ) from None
+        return settings
+
+    def redis_url(self, where: str, url: str) -> RedisSettings:
+        """`redis://[user:password@]host[:port][/db]` (or `rediss://` for TLS)."""
+        from urllib.parse import unquote, urlsplit
+
+        fix = "Use redis://[user:password@]host[:port][/db] or rediss://... for TLS."
+        try:
+            parts = urlsplit(url)
+            port = parts.port
+        except ValueError:
+            raise self.error(where, "is not a valid Redis URL.", fix) from None
+        if parts.scheme not in ("redis", "rediss") or not parts.hostname:
+            # The URL may hold a password: never repeat it.
+            raise self.error(where, "is not a redis:// or rediss:// URL with a host.", fix)
+        path = parts.path.strip("/")
+        if path and not path.isdigit():
+            raise self.error(where, "names a database that is not a number.", fix)
+        return self.needs_redis_py(
+            where,
+            RedisSettings(
+                host=parts.hostname,
+                port=port or 6379,
+                db=int(path or 0),
+                username=unquote(parts.username) if parts.username else None,
+                password=unquote(parts.password) if parts.password else None,
+                ssl=parts.scheme == "rediss",
+            ),
         )
 
     def model_list(self, value: Any, registry: ProviderRegistry) -> tuple[Deployment, ...]:
@@ -286,6 +374,17 @@ class ConfigReader:
                 score_kind_after("unknown", params["normalize"])
             except RerankitError as exc:
                 raise self.error(f"{pwhere}.normalize", str(exc)) from None
+        for limit in _REFUSED_LIMITS:
+            if params.get(limit) is not None:
+                raise self.error(
+                    f"{pwhere}.{limit}",
+                    "per-deployment rate limits are not enforced by rerankit, and a limit "
+                    "that is silently not applied would let more traffic through than the "
+                    "file says.",
+                    f"Remove {limit} here; limit callers with a key's rpm (keys: [...]), "
+                    "or the upstream's own quota (its 429s are honoured).",
+                )
+            params.pop(limit, None)
         for ignored in sorted(_IGNORED_PARAMS & set(params)):
             logger.warning(
                 "%s: %s.%s is not used by rerankit; ignored", self.source, pwhere, ignored
@@ -475,6 +574,7 @@ class ConfigReader:
                 "max_cooldown_time",
                 "max_ejection_percent",
                 "half_open_requests",
+                *_REDIS_FIELDS,
             },
         )
         defaults = RouterSettings()
@@ -654,6 +754,22 @@ def default_config(
     )
     key = master_key or generate_key()
     return ProxyConfig(deployments, key, generated_master_key=master_key is None)
+
+
+def with_environment_redis(
+    config: ProxyConfig, environ: Mapping[str, str] | None = None
+) -> ProxyConfig:
+    """`config` with the Redis `RERANKIT_REDIS_URL` names, when its file names none.
+
+    A setting of the process, like its port: `rerankit serve` applies it to the file's
+    configuration (or the default one); the file wins when both name a Redis.
+    """
+    environ = os.environ if environ is None else environ
+    url = environ.get(ENV_REDIS_URL)
+    if config.redis is not None or not url:
+        return config
+    reader = ConfigReader(config.source, environ)
+    return replace(config, redis=reader.redis_url(f"the environment variable {ENV_REDIS_URL}", url))
 
 
 def parse_config(

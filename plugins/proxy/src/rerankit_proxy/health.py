@@ -66,6 +66,7 @@ class DeploymentHealth:
         "probing",
         "rate_limited_until",
         "settings",
+        "shared_until",
     )
 
     def __init__(self, settings: HealthSettings) -> None:
@@ -80,12 +81,14 @@ class DeploymentHealth:
         self.probes_in_flight = 0
         self.probes_passed = 0
         self.rate_limited_until = 0.0
+        #: Until when another process's ejection keeps it out (read from Redis).
+        self.shared_until = 0.0
 
     # -- reading ---------------------------------------------------------------------
 
     def ejected(self, now: float) -> bool:
-        """Whether the deployment is out of rotation right now."""
-        return now < self.ejected_until
+        """Whether the deployment is out of rotation right now (here or by another process)."""
+        return now < self.ejected_until or now < self.shared_until
 
     def rate_limited(self, now: float) -> bool:
         """Whether its upstream asked us to wait and the wait is not over."""

@@ -101,6 +101,10 @@ class Metrics:
         self.in_flight = _Gauge(
             "rerankit_proxy_upstream_in_flight", "Upstream calls in flight, by deployment."
         )
+        self.redis_errors = _Counter(
+            "rerankit_proxy_redis_errors_total",
+            "Shared-state Redis operations that failed (local state used instead), by operation.",
+        )
 
     def record_request(
         self, route: str, model: str, status: int, seconds: float, error: str | None
@@ -130,6 +134,7 @@ class Metrics:
             self.cooldowns,
             self.fallbacks,
             self.in_flight,
+            self.redis_errors,
         ):
             lines.extend(metric.render())
         return "\n".join(lines) + "\n"

@@ -2,7 +2,9 @@
 
 A key with `rpm: 600` may burst up to 600 requests and then make 10 per second. State is
 per worker process; with several workers each enforces its share (`rpm / workers`,
-rounded up), which is exact when the kernel spreads connections evenly.
+rounded up), which is exact when the kernel spreads connections evenly. With a shared
+Redis (`shared.py`) a fixed window there takes over, and this bucket is what a process
+falls back to while Redis does not answer.
 """
 
 from __future__ import annotations

@@ -55,6 +55,7 @@ from .config import Deployment, ProxyConfig, RouterSettings
 from .health import DeploymentHealth, HealthSettings, may_eject
 from .metrics import Metrics
 from .params import ProviderParams
+from .shared import SharedState
 
 __all__ = [
     "Router",
@@ -84,6 +85,8 @@ class ModelGroup:
     #: The provider parameters a caller may pass for this model.
     params: ProviderParams
     turn: int = 0
+    #: When the shared ejections were last read (monotonic seconds).
+    shared_read: float = -math.inf
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,8 +152,10 @@ class Router:
         metrics: Metrics,
         *,
         clock: Callable[[], float] = time.monotonic,
+        shared: SharedState | None = None,
     ) -> None:
         self.settings = config.router
+        self.shared = shared
         self.client = client
         self.metrics = metrics
         self._clock = clock
@@ -207,6 +212,8 @@ class Router:
         """Try `group` (the call's own, or a fallback answering as `model_name`)."""
         # A fallback's provider may take other parameters: it gets those it accepts.
         params = group.params.taken_from(call.params)
+        if self.shared is not None:
+            await self._read_shared(group)
         tried: set[int] = set()
         #: Deployments this call must not ask again (their key was rejected, or they
         #: answered nonsense).
@@ -232,6 +239,21 @@ class Router:
                 if isinstance(exc, RateLimitError):
                     failure.retry_after = self._rate_limited(group, state, exc)
         return None
+
+    async def _read_shared(self, group: ModelGroup) -> None:
+        """Learn the group's ejections by other processes (at most every
+        `ejection_cache` seconds; unchanged when Redis cannot say)."""
+        assert self.shared is not None
+        now = self._clock()
+        if now - group.shared_read < self.shared.ejection_cache or not self.shared.available:
+            return
+        group.shared_read = now
+        left = await self.shared.ejections([s.deployment.id for s in group.states])
+        if left is None:
+            return
+        now = self._clock()
+        for state, seconds in zip(group.states, left, strict=True):
+            state.health.shared_until = now + seconds if seconds else 0.0
 
     def _pick(self, group: ModelGroup, tried: set[int], barred: set[int]) -> _State | None:
         """The deployment for the next attempt, or None when every one is barred."""
@@ -357,6 +379,8 @@ class Router:
             )
             return
         seconds = health.eject(now)
+        if self.shared is not None:
+            self.shared.publish_ejection(d.id, seconds)
         self.metrics.cooldowns.inc((("model", group.name), ("deployment", d.id)))
         logger.warning(
             "deployment %s of %s ejected for %.1f s (ejection %d; %.0f%% of recent attempts "

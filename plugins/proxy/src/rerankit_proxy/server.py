@@ -19,7 +19,7 @@ from rerankit.errors import ConfigurationError
 
 from .app import ProxyApp
 from .config import ProxyConfig
-from .config_reader import default_config, load_config
+from .config_reader import default_config, load_config, with_environment_redis
 from .endpoints import create_app
 from .server_settings import ServerSettings
 
@@ -50,10 +50,13 @@ def require_extra(module: str) -> Any:
 
 
 def load(config_path: str | None, master_key: str | None = None) -> ProxyConfig:
-    """The checked configuration from `config_path`, or the default one."""
+    """The checked configuration from `config_path`, or the default one (with the Redis
+    of `RERANKIT_REDIS_URL` when the file names none)."""
     if config_path:
-        return load_config(config_path, master_key=master_key)
-    return default_config(master_key=master_key)
+        config = load_config(config_path, master_key=master_key)
+    else:
+        config = default_config(master_key=master_key)
+    return with_environment_redis(config)
 
 
 def configure_logging(level: str) -> None:

@@ -197,8 +197,8 @@ def test_bad_yaml_names_line_and_column(tmp_path):
         ),
         (
             "model_list: [{model_name: m, params: {model: local/bm25}}]\n"
-            "general_settings: {master_key: short}",
-            ["master_key", "at least 8"],
+            "general_settings: {master_key: ' spaced-key'}",
+            ["master_key", "at least 8", "no surrounding spaces"],
         ),
         (
             "model_list: [{model_name: m, params: {model: local/bm25}}]\n"

@@ -271,5 +271,10 @@ def test_openapi_document_is_the_parsers_own_definition(client):
         "return_documents",
         "rank_fields",
         "params",
+        "metadata",
+        "user",
+        "max_tokens_per_doc",
+        "max_chunks_per_doc",
+        "priority",
     }
     assert rerank["documents"]["maxItems"] == 40  # the test config's limits.max_documents

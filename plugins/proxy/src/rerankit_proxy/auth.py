@@ -2,7 +2,8 @@
 
 Keys are looked up by their SHA-256 digest and then compared with `hmac.compare_digest`,
 so the time taken says nothing about how much of a guessed key was right. Keys are never
-logged: a caller is known by its key's name.
+logged: a caller is known by its key's name. With `ProxyConfig.open_access` (no key
+configured, see `server.serve`) every caller is `ANONYMOUS`, whatever it sends.
 """
 
 from __future__ import annotations
@@ -13,9 +14,11 @@ from dataclasses import dataclass
 
 from .config import ProxyConfig
 
-__all__ = ["Caller", "KeyStore", "MASTER"]
+__all__ = ["Caller", "KeyStore", "MASTER", "ANONYMOUS"]
 
 MASTER = "master"
+#: The caller's name in logs when the proxy runs without authentication.
+ANONYMOUS = "anonymous"
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +43,11 @@ class KeyStore:
 
     def __init__(self, config: ProxyConfig) -> None:
         self._callers: dict[bytes, tuple[bytes, Caller]] = {}
+        self._open = (
+            Caller(ANONYMOUS, None, None, True, hashlib.sha256(b"").digest())
+            if config.open_access
+            else None
+        )
         self._add(config.master_key, MASTER, None, None, is_master=True)
         for key in config.keys:
             self._add(key.key, key.name, key.models, key.rpm, is_master=False)
@@ -59,6 +67,8 @@ class KeyStore:
 
     def authenticate(self, authorization: bytes | None) -> Caller | None:
         """The caller for an `Authorization: Bearer <key>` header value, or None."""
+        if self._open is not None:  # no authentication: the header means nothing
+            return self._open
         if not authorization:
             return None
         scheme, _, token = authorization.partition(b" ")

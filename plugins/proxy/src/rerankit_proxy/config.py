@@ -215,6 +215,9 @@ class ProxyConfig:
     source: str = "<default>"
     #: True when no master key was configured and one was generated for this run.
     generated_master_key: bool = False
+    #: True: no authentication at all, every caller is let in as the master key (`serve`
+    #: sets it for a file without master key or keys on loopback, or with `--no-auth`).
+    open_access: bool = False
     #: The response cache (a `rerankit_cache.ResponseCache`) the `cache:` section or the
     #: gateway's `litellm_settings.cache` asks for; None: no cache.
     cache: ResponseCacheLike | None = field(default=None, repr=False)

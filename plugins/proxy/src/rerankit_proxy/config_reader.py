@@ -74,6 +74,18 @@ _REFUSED_LIMITS = ("rpm", "tpm")
 ENV_REDIS_URL = "RERANKIT_REDIS_URL"
 _REDIS_FIELDS = ("redis_url", "redis_host", "redis_port", "redis_password")
 _MIN_KEY_LENGTH = 8
+#: Gateway `general_settings` that restrict who gets in: ignoring one would let in callers
+#: the file meant to keep out, so they stop start-up instead of being warned about.
+_ACCESS_SETTINGS = frozenset(
+    {
+        "allowed_ips",
+        "custom_auth",
+        "enable_jwt_auth",
+        "enforce_user_param",
+        "allowed_routes",
+        "admin_only_routes",
+    }
+)
 _ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/@-]*")
 
 
@@ -148,9 +160,21 @@ class ConfigReader:
             )
         return value if integer else float(value)
 
-    def secret(self, where: str, value: Any) -> str:
+    def secret(self, where: str, value: Any, *, short_ok: bool = False) -> str:
+        """A key; one under `_MIN_KEY_LENGTH` characters is refused, or with `short_ok`
+        (the master key: the gateway file's own example is `sk-1234`) loudly warned about."""
         key = self.text(where, value)
         assert key is not None
+        if short_ok and key == key.strip() and len(key) < _MIN_KEY_LENGTH:
+            logger.warning(
+                "%s: %s has only %d characters: anyone who tries a few common keys gets in. "
+                "Use a long random value, e.g. from `python -c 'import secrets; "
+                "print(secrets.token_urlsafe(32))'`.",
+                self.source,
+                where,
+                len(key),
+            )
+            return key
         if len(key) < _MIN_KEY_LENGTH or key != key.strip():
             raise self.error(
                 where,
@@ -220,6 +244,14 @@ class ConfigReader:
         general = self.mapping("general_settings", top.get("general_settings"))
         key = general.pop("master_key", None)
         for other in sorted(general):
+            if other in _ACCESS_SETTINGS:
+                raise self.error(
+                    f"general_settings.{other}",
+                    "restricts who may call the proxy, which rerankit does not implement; "
+                    "ignoring it would let in callers the file means to keep out.",
+                    "Remove it and restrict access with the master key, virtual keys "
+                    "(keys: with models) and the address the proxy binds.",
+                )
             logger.warning(
                 "%s: general_settings.%s is not used by rerankit and is ignored",
                 self.source,
@@ -227,7 +259,7 @@ class ConfigReader:
             )
         generated = key is None and master_key is None
         if key is not None:
-            master = self.secret("general_settings.master_key", key)
+            master = self.secret("general_settings.master_key", key, short_ok=True)
         else:
             master = master_key or generate_key()
         keys = self.keys(top.get("keys"), names, master)

@@ -28,6 +28,12 @@ def add_serve_command(cli: argparse._SubParsersAction[argparse.ArgumentParser]) 
     serve.add_argument("--port", type=int, default=4000, help="port (default 4000)")
     serve.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
     serve.add_argument(
+        "--no-auth",
+        action="store_true",
+        help="serve without authentication when the config sets no master key or keys "
+        "(needed to bind a non-loopback address without one)",
+    )
+    serve.add_argument(
         "--log-level",
         default="info",
         choices=["debug", "info", "warning", "error"],
@@ -64,6 +70,7 @@ def _serve(args: argparse.Namespace) -> int:
         port=args.port,
         workers=args.workers,
         log_level=args.log_level,
+        no_auth=args.no_auth,
         max_connections=args.max_connections,
         max_header_bytes=args.max_header_bytes,
         max_headers=args.max_headers,

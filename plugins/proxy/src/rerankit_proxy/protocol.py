@@ -9,6 +9,13 @@
 
 Only documented fields pass: any other top-level field must be a parameter of the target
 model's provider (`truncate`, ...), never an address, a key or a client setting.
+Every optional field may be `null`, meaning "not sent" (LangChain's `CohereRerank` sends
+`max_tokens_per_doc: null` on every call). Of Cohere's own fields, `metadata` and `user`
+are accepted and dropped (never passed upstream, logged or used as a metric label: a
+client puts anything there); `priority` goes to providers that take it and is dropped for
+the rest (it orders a queue, not the answer); `max_tokens_per_doc` and
+`max_chunks_per_doc` go to providers that take them and are refused (422) for the rest,
+since dropping them would change the answer.
 Shape errors (missing, unknown or ill-typed fields) are 422; values outside the limits 400.
 
 Before any field is looked at, the body must be JSON nested at most `MAX_JSON_DEPTH`
@@ -102,9 +109,27 @@ COHERE_REQUEST: tuple[RequestField, ...] = (
     RequestField("top_n", lambda _: {"type": ["integer", "null"], "minimum": 1}),
     RequestField("return_documents", lambda _: {"type": ["boolean", "null"]}),
     RequestField(
-        "rank_fields", lambda _: {"type": "array", "items": {"type": "string"}, "minItems": 1}
+        "rank_fields",
+        lambda _: {"type": ["array", "null"], "items": {"type": "string"}, "minItems": 1},
     ),
-    RequestField("params", lambda _: {"type": "object"}),
+    RequestField("params", lambda _: {"type": ["object", "null"]}),
+    # Cohere's client fields: accepted, dropped before anything else sees them.
+    RequestField("metadata", lambda _: {"type": ["object", "null"]}),
+    RequestField("user", lambda _: {"type": ["string", "null"]}),
+    # Cohere's parameters: passed to the providers that take them (see the module doc).
+    RequestField(
+        "max_tokens_per_doc",
+        lambda _: {"type": ["integer", "null"], "minimum": 1},
+        provider_param=True,
+    ),
+    RequestField(
+        "max_chunks_per_doc",
+        lambda _: {"type": ["integer", "null"], "minimum": 1},
+        provider_param=True,
+    ),
+    RequestField(
+        "priority", lambda _: {"type": ["integer", "null"], "minimum": 0}, provider_param=True
+    ),
 )
 NIM_REQUEST: tuple[RequestField, ...] = (
     RequestField("model", _model, required=True),
@@ -134,16 +159,22 @@ NIM_REQUEST: tuple[RequestField, ...] = (
         required=True,
     ),
     RequestField(
-        "truncate", lambda _: {"type": "string", "enum": ["NONE", "END"]}, provider_param=True
+        "truncate",
+        lambda _: {"type": ["string", "null"], "enum": ["NONE", "END", None]},
+        provider_param=True,
     ),
 )
 _COHERE_FIELDS = frozenset(f.name for f in COHERE_REQUEST if not f.provider_param)
 _NIM_FIELDS = frozenset(f.name for f in NIM_REQUEST if not f.provider_param)
-#: Cohere fields the proxy cannot honour: refused rather than silently ignored.
-_UNSUPPORTED = {
-    "max_chunks_per_doc": "use the provider's truncation parameter (e.g. truncate) instead",
-    "max_tokens_per_doc": "use the provider's truncation parameter (e.g. truncate) instead",
+#: Cohere fields that change the answer: passed to providers that take them, refused (422)
+#: for the rest rather than silently ignored.
+_REFUSED_UNLESS_TAKEN = {
+    "max_tokens_per_doc": "cohere/ (v2), azure_ai/ Cohere v2 models and bedrock/ take it",
+    "max_chunks_per_doc": "cohere/v1/ models take it",
 }
+#: Cohere fields that do not change the answer: passed to providers that take them,
+#: dropped for the rest.
+_DROPPED_UNLESS_TAKEN = frozenset({"priority"})
 #: Whether results carry their documents when the caller does not say.
 _RETURN_DOCUMENTS_DEFAULT: dict[Shape, bool] = {
     "rerank": True,
@@ -275,9 +306,6 @@ def parse_call(shape: Shape, data: dict[str, Any], limits: Limits) -> RerankCall
 
 
 def _parse_cohere(shape: Shape, data: dict[str, Any], model: str, limits: Limits) -> RerankCall:
-    for name, advice in _UNSUPPORTED.items():
-        if data.get(name) is not None:
-            raise _invalid(f"'{name}' is not supported by this proxy; {advice}.", "unsupported")
     query = _query(data.get("query"), limits)
     documents = data.get("documents")
     if not isinstance(documents, list) or not documents:
@@ -296,12 +324,13 @@ def _parse_cohere(shape: Shape, data: dict[str, Any], model: str, limits: Limits
         return_documents = _RETURN_DOCUMENTS_DEFAULT[shape]
     if not isinstance(return_documents, bool):
         raise _invalid("'return_documents' must be true or false.")
-    params = {k: v for k, v in data.items() if k not in _COHERE_FIELDS}
+    # null means "not sent", for provider parameters as for the shape's own fields.
+    params = {k: v for k, v in data.items() if k not in _COHERE_FIELDS and v is not None}
     nested = data.get("params")
     if nested is not None:
         if not isinstance(nested, dict):
             raise _invalid("'params' must be an object of provider parameters.")
-        params.update(nested)
+        params.update((k, v) for k, v in nested.items() if v is not None)
     return RerankCall(
         shape,
         model,
@@ -328,12 +357,29 @@ def _parse_nim(data: dict[str, Any], model: str, limits: Limits) -> RerankCall:
         if not isinstance(passage, dict) or not isinstance(passage.get("text"), str):
             raise _invalid(f"passages[{i}] must be an object with a string 'text'.")
         texts.append(_length(i, passage["text"], limits))
-    params = {k: v for k, v in data.items() if k not in _NIM_FIELDS}
+    params = {k: v for k, v in data.items() if k not in _NIM_FIELDS and v is not None}
     return RerankCall("nim", model, text, passages, texts, None, False, params)
 
 
 def check_params(call: RerankCall, accepted: ProviderParams) -> None:
-    """Refuse any field that is not a parameter the model's provider accepts (422)."""
+    """Refuse any field that is not a parameter the model's provider accepts (422).
+
+    Cohere's `priority` is dropped from `call.params` when the provider does not take it.
+    """
+    for name in _DROPPED_UNLESS_TAKEN:
+        if name in call.params and name not in accepted.specs:
+            value = call.params.pop(name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise _invalid(f"'{name}' must be a whole number >= 0.")
+    for name, advice in _REFUSED_UNLESS_TAKEN.items():
+        if name in call.params and name not in accepted.specs:
+            raise _invalid(
+                f"'{name}' is not supported by the provider of model {call.model!r}, and "
+                f"ignoring it would change the answer; {advice}. Leave it out (or null), or "
+                "use this provider's own truncation parameter if it has one "
+                f"({', '.join(accepted.names()) or 'none'}).",
+                "unsupported",
+            )
     unknown = accepted.unknown(call.params)
     if unknown is not None:
         base = _NIM_FIELDS if call.shape == "nim" else _COHERE_FIELDS - {"params"}

@@ -3,12 +3,18 @@
 `rerankit serve` calls `serve`. Config problems (and a bad port or worker count) raise
 before anything listens. With several workers, each worker process builds its app from
 the environment that `serve` sets (`app_from_environment`), so a generated master key and
-the connection limits are the same in all of them. uvicorn speaks HTTP through
+the connection limits are the same in all of them.
+
+A config file that sets no master key and no keys means "no authentication" in the
+gateway file format: served open on a loopback address (with a loud warning), refused on
+any other unless `--no-auth` says so (`choose_auth`). Without a config file, a key is
+generated and printed, as before. uvicorn speaks HTTP through
 `http_guard.GuardedHttpToolsProtocol`, which enforces the head limits and the connection cap.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
 import sys
@@ -23,7 +29,7 @@ from .config_reader import default_config, load_config, with_environment_redis
 from .endpoints import create_app
 from .server_settings import ServerSettings
 
-__all__ = ["serve", "load", "app_from_environment", "require_extra"]
+__all__ = ["serve", "load", "app_from_environment", "require_extra", "choose_auth", "is_loopback"]
 
 logger = logging.getLogger("rerankit.proxy")
 
@@ -32,6 +38,7 @@ _ENV_KEY = "RERANKIT_PROXY_GENERATED_KEY"
 _ENV_WORKERS = "RERANKIT_PROXY_WORKERS"
 _ENV_LOG_LEVEL = "RERANKIT_PROXY_LOG_LEVEL"
 _ENV_SERVER = "RERANKIT_PROXY_SERVER_SETTINGS"
+_ENV_OPEN = "RERANKIT_PROXY_OPEN_ACCESS"
 #: File descriptors kept beyond `max_connections`: upstream pool, listener, logs.
 _SPARE_FILES = 256
 
@@ -83,6 +90,55 @@ def check_address(port: int, workers: int) -> None:
         )
 
 
+def is_loopback(host: str) -> bool:
+    """Whether `host` (a `--host` value) is reachable only from this machine."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:  # a name other than localhost may resolve anywhere
+        return False
+
+
+def choose_auth(
+    config: ProxyConfig, from_file: bool, host: str, no_auth: bool = False
+) -> ProxyConfig:
+    """`config` with `open_access` set when it is to be served without authentication.
+
+    A config file with no master key and no `keys` means no authentication: allowed on
+    a loopback `host`, or anywhere with `no_auth`; refused (`ConfigurationError`) on any
+    other address. Without a file, the generated key stays unless `no_auth`.
+    """
+    configured = not config.generated_master_key or bool(config.keys)
+    if configured:
+        if no_auth:
+            raise ConfigurationError(
+                f"--no-auth turns authentication off, but {config.source} sets "
+                "general_settings.master_key or keys: drop --no-auth, or remove them."
+            )
+        return config
+    if not (no_auth or (from_file and is_loopback(host))):
+        if not from_file:
+            return config  # the default config: this run's key is generated and printed
+        raise ConfigurationError(
+            f"{config.source} sets no general_settings.master_key, so the proxy would let "
+            f"anyone who can reach {host} in, and bill your providers. Set a master key "
+            "(master_key: os.environ/RERANKIT_MASTER_KEY), bind a loopback address "
+            "(--host 127.0.0.1), or pass --no-auth to serve it without authentication."
+        )
+    return replace(config, open_access=True)
+
+
+def _warn_open(host: str, port: int) -> None:
+    logger.warning(
+        "NO AUTHENTICATION: no master key or keys are configured, so every caller that "
+        "can reach http://%s:%d is accepted, with master rights (/health, /metrics) and "
+        "any Authorization header or none. Set general_settings.master_key to require a key.",
+        host,
+        port,
+    )
+
+
 def serve(
     config_path: str | None = None,
     *,
@@ -90,6 +146,7 @@ def serve(
     port: int = 4000,
     workers: int = 1,
     log_level: str = "info",
+    no_auth: bool = False,
     max_header_bytes: int | None = None,
     max_headers: int | None = None,
     header_timeout: float | None = None,
@@ -99,7 +156,8 @@ def serve(
 ) -> None:
     """Check the configuration and serve it until SIGINT/SIGTERM.
 
-    The connection settings given here override the file's `server_settings`.
+    The connection settings given here override the file's `server_settings`;
+    `no_auth` serves a config without master key or keys open on any address.
     """
     check_address(port, workers)
     overrides = {
@@ -118,10 +176,12 @@ def serve(
     configure_logging(log_level)
     config = load(config_path)
     settings = config.server.merged(overrides)
-    config = replace(config, server=settings)
+    config = choose_auth(replace(config, server=settings), bool(config_path), host, no_auth)
     http_guard.configure(settings)
     _ensure_file_limit(settings.max_connections)
-    if config.generated_master_key:
+    if config.open_access:
+        _warn_open(host, port)
+    elif config.generated_master_key:
         # Shown once, on the terminal that started the proxy; never logged.
         print(
             "rerankit proxy: no master key is configured; this run's key is:\n"
@@ -161,7 +221,9 @@ def serve(
     os.environ[_ENV_WORKERS] = str(workers)
     os.environ[_ENV_LOG_LEVEL] = log_level
     os.environ[_ENV_SERVER] = settings.to_json()
-    if config.generated_master_key:
+    if config.open_access:
+        os.environ[_ENV_OPEN] = "1"
+    elif config.generated_master_key:
         os.environ[_ENV_KEY] = config.master_key
     uvicorn.run(
         "rerankit_proxy.server:app_from_environment", factory=True, workers=workers, **options
@@ -177,6 +239,8 @@ def app_from_environment() -> ProxyApp:
     settings = os.environ.get(_ENV_SERVER)
     if settings:  # the command line's settings, which win over the file's
         config = replace(config, server=ServerSettings.from_json(settings))
+    if os.environ.get(_ENV_OPEN) == "1":  # `serve` chose to serve without authentication
+        config = replace(config, open_access=True)
     # Runs in the worker before it accepts connections: its protocol uses these limits.
     http_guard.configure(config.server)
     return create_app(config, workers=int(os.environ.get(_ENV_WORKERS, "1")))

@@ -228,3 +228,18 @@ class Misspelt:
 def test_a_clients_plugin_with_an_unknown_hook_is_refused():
     with pytest.raises(PluginLoadError, match="finnished"):
         rerankit.Client(plugins=[Misspelt()])
+
+
+class WrongType:
+    @hookimpl
+    def rerank_cached_ranking(self, call):
+        return {"results": []}
+
+
+def test_a_cache_answering_something_else_than_a_ranking_fails_clearly():
+    with (
+        registered_plugin(WrongType(), name="wrong"),
+        client([], []) as c,
+        pytest.raises(InvalidResponseError, match=r"'wrong'.*dict, not a rerankit\.Ranking"),
+    ):
+        c.rerank("echo/m", "q", DOCS)

@@ -160,8 +160,18 @@ class Lifecycle:
             except Exception:
                 self._report("rerank_cached_ranking", impl.plugin_name)
                 continue
-            if ranking is not None:
-                return ranking  # type: ignore[no-any-return]
+            if ranking is None:
+                continue
+            from .provider import Ranking
+
+            if not isinstance(ranking, Ranking):  # checked like a provider's answer
+                from .errors import InvalidResponseError
+
+                raise InvalidResponseError(
+                    f"The rerankit plugin {impl.plugin_name!r} answered rerank_cached_ranking "
+                    f"with a {type(ranking).__name__}, not a rerankit.Ranking."
+                )
+            return ranking
         return None
 
     def _report(self, hook: str, plugin: str) -> None:

@@ -112,6 +112,7 @@ class ProxyApp:
     async def shutdown(self) -> None:
         """Close the upstream connections."""
         self.ready = False
+        self.metrics.close()  # a worker's last process numbers, for the other workers
         if self._router is not None:
             await self._router.client.aclose()
         if self.config.cache is not None:

@@ -29,6 +29,7 @@ from .config import Limits, ProxyConfig
 from .openapi import openapi_document
 from .protocol import Shape, check_params, format_answer, load_json, parse_call
 from .router import ProxiedCall, UpstreamFailure, outcome_of, retry_after_header
+from .tokens import reported_tokens
 
 __all__ = ["ROUTES", "create_app"]
 
@@ -82,6 +83,8 @@ async def rerank(shape: Shape, app: ProxyApp, exchange: Exchange) -> Reply:
         raise _request_error(exc) from None
     exchange.deployment = routed.deployment
     meta = routed.response.meta
+    if caller.tpm is not None and meta is not None and not meta.cached:  # a cache spent none
+        exchange.tokens = reported_tokens(meta.usage)
     body = format_answer(
         call,
         routed.response,

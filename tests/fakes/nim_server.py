@@ -160,7 +160,15 @@ class _Exchange:
     def answer(self) -> _Answer:
         """The normal answer to this request."""
         result = self.server._rank(self.headers, self.parsed)
-        return result if isinstance(result, _Answer) else _json(200, {"rankings": result})
+        if isinstance(result, _Answer):
+            return result
+        tokens = self.server.usage_tokens
+        if tokens is None:
+            return _json(200, {"rankings": result})
+        # As the hosted API reports it: the tokens of the request.
+        return _json(
+            200, {"rankings": result, "usage": {"prompt_tokens": tokens, "total_tokens": tokens}}
+        )
 
     async def send(self, answer: _Answer, *, close: bool = False) -> bool:
         """Write `answer`; returns whether the connection stays open."""
@@ -398,7 +406,8 @@ class FakeNimServer:
 
     Attributes for tests: `requests` (recorded POSTs), `post_count` (every POST, faulted ones
     included), `connections_opened` (TCP connections accepted); `clear()` forgets requests
-    and queued faults (the counters keep counting).
+    and queued faults (the counters keep counting). With `usage_tokens`, every answer
+    reports that many tokens in `usage` (`prompt_tokens`, `total_tokens`).
     """
 
     def __init__(
@@ -413,7 +422,9 @@ class FakeNimServer:
         seed: int | None = None,
         port: int = 0,
         record: bool = True,
+        usage_tokens: int | None = None,
     ) -> None:
+        self.usage_tokens = usage_tokens
         self.api_key = api_key
         self.max_passages = max_passages
         self.max_tokens = max_tokens

@@ -7,14 +7,15 @@ Modules, one job each:
 - `config` / `config_reader`: the configuration types; reading and checking the YAML
   (both spellings, `os.environ/NAME`; `load_config`, `parse_config`, `default_config`).
 - `auth`: bearer keys, compared in constant time.
-- `ratelimit`: per-key requests per minute.
+- `ratelimit`: per-key requests per minute; `tokens`: per-key tokens per minute.
 - `params`: the one check of provider parameters (config file, requests, fallbacks).
 - `router`: load balancing, retries, cool-down, fallbacks over `rerankit.AsyncClient`.
 - `protocol`: the Cohere and NIM request fields, parsing and answers.
 - `asgi`: the HTTP primitives (exchange, routes, replies, errors, body reading).
 - `app` / `endpoints` / `openapi`: the raw ASGI application, its handlers and route
   table (`create_app`), and the OpenAPI document generated from them.
-- `metrics`: Prometheus counters and histograms.
+- `metrics`: Prometheus counters and histograms; `metrics_files`: adding them up across
+  workers; `process_stats`: the `process_*` metrics.
 - `server` / `server_settings` / `http_guard`: start-up, uvicorn, connection limits.
 
 `import rerankit` never imports this package, and importing it imports none of its

@@ -40,6 +40,7 @@ from .metrics import Metrics
 from .ratelimit import RateLimiter
 from .router import Router
 from .shared import SharedState
+from .tokens import KeyTokens
 from .tracing import incoming_trace
 
 __all__ = ["ProxyApp"]
@@ -71,6 +72,7 @@ class ProxyApp:
         self.limiter = RateLimiter(workers=workers)
         #: Rate windows and ejections shared through Redis, when configured.
         self.shared = SharedState(config.redis, self.metrics) if config.redis is not None else None
+        self.tokens = KeyTokens(self.shared, workers)  # keys' tpm
         self.routes = routes
         self._transport = transport
         self._router: Router | None = None
@@ -112,6 +114,7 @@ class ProxyApp:
     async def shutdown(self) -> None:
         """Close the upstream connections."""
         self.ready = False
+        self.metrics.close()  # a worker's last process numbers, for the other workers
         if self._router is not None:
             await self._router.client.aclose()
         if self.config.cache is not None:
@@ -189,6 +192,8 @@ class ProxyApp:
             out.append((b"connection", b"close"))
         await send({"type": "http.response.start", "status": status, "headers": out})
         await send({"type": "http.response.body", "body": body})
+        if exchange.tokens:  # set only for a key with tpm: counted once the answer is out
+            await self.tokens.add(exchange.caller, exchange.tokens)
         elapsed = time.perf_counter() - started
         self.metrics.record_request(
             exchange.route, exchange.model, status, elapsed, exchange.error_type
@@ -228,6 +233,8 @@ class ProxyApp:
         """429 when the caller's key is over its `rpm`: across every process sharing the
         Redis when there is one (and it answers), else in this process."""
         caller = exchange.caller
+        if caller is not None and caller.tpm is not None:
+            await self.tokens.check(caller)
         if caller is None or caller.rpm is None:
             return
         wait: float | bool | None = False

@@ -97,6 +97,8 @@ class Exchange:
     error_type: str | None = None
     #: Whether the whole request body was read (else the answer closes the connection).
     body_read: bool = False
+    #: Tokens the provider reported for this call, counted against the key's `tpm`.
+    tokens: int | None = None
 
     def header(self, name: bytes) -> bytes | None:
         """A request header's value (names are lower-case in ASGI)."""

@@ -32,6 +32,8 @@ class Caller:
     is_master: bool
     #: The key's digest, to key per-caller state without holding the key.
     digest: bytes
+    #: Tokens per minute, as providers report them (`tokens.py`); None: unlimited.
+    tpm: int | None = None
 
     def may_call(self, model_name: str) -> bool:
         """Whether this caller may call the served model name `model_name`."""
@@ -50,7 +52,7 @@ class KeyStore:
         )
         self._add(config.master_key, MASTER, None, None, is_master=True)
         for key in config.keys:
-            self._add(key.key, key.name, key.models, key.rpm, is_master=False)
+            self._add(key.key, key.name, key.models, key.rpm, is_master=False, tpm=key.tpm)
 
     def _add(
         self,
@@ -60,10 +62,11 @@ class KeyStore:
         rpm: int | None,
         *,
         is_master: bool,
+        tpm: int | None = None,
     ) -> None:
         raw = key.encode()
         digest = hashlib.sha256(raw).digest()
-        self._callers[digest] = (raw, Caller(name, models, rpm, is_master, digest))
+        self._callers[digest] = (raw, Caller(name, models, rpm, is_master, digest, tpm))
 
     def authenticate(self, authorization: bytes | None) -> Caller | None:
         """The caller for an `Authorization: Bearer <key>` header value, or None."""

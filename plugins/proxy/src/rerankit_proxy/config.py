@@ -121,6 +121,9 @@ class VirtualKey:
     #: Requests per minute this key may make (across every process sharing a Redis,
     #: else per worker process); None: unlimited.
     rpm: int | None = None
+    #: Tokens per minute this key's calls may use, as the providers report them (shared
+    #: like `rpm`; `tokens.py`); None: unlimited.
+    tpm: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,6 +35,7 @@ from .config import (
 )
 from .params import ProviderParams
 from .server_settings import MINIMUM, ServerSettings, setting_problem
+from .tokens import MAX_TPM, NO_TOKEN_PROVIDERS
 
 __all__ = [
     "ConfigReader",
@@ -142,7 +143,15 @@ class ConfigReader:
             raise self.error(where, f"must be a non-empty string, got {_kind(value)}.")
         return value
 
-    def number(self, where: str, value: Any, *, minimum: float, integer: bool = False) -> Any:
+    def number(
+        self,
+        where: str,
+        value: Any,
+        *,
+        minimum: float,
+        integer: bool = False,
+        maximum: float | None = None,
+    ) -> Any:
         value = self.resolve(where, value)
         if isinstance(value, str):
             with contextlib.suppress(ValueError):
@@ -158,6 +167,8 @@ class ConfigReader:
                 f"must be {kind} >= {minimum}, got {value!r}.",
                 f"Write a number such as {max(minimum, 1):g}.",
             )
+        if maximum is not None and value > maximum:
+            raise self.error(where, f"must be at most {maximum:g}, got {value!r}.")
         return value if integer else float(value)
 
     def secret(self, where: str, value: Any, *, short_ok: bool = False) -> str:
@@ -263,6 +274,7 @@ class ConfigReader:
         else:
             master = master_key or generate_key()
         keys = self.keys(top.get("keys"), names, master)
+        self.warn_tokenless(keys, deployments)
         router = self.router(top.get("router_settings"), names)
         self.warn_mixed_kinds(deployments, router.fallbacks, registry)
         limits = self.limits(top.get("limits"))
@@ -548,7 +560,7 @@ class ConfigReader:
         for i, raw in enumerate(value):
             where = f"keys[{i}]"
             entry = self.mapping(where, raw, required=True)
-            self.known(where, entry, {"name", "key", "models", "rpm"})
+            self.known(where, entry, {"name", "key", "models", "rpm", "tpm"})
             name = self.text(f"{where}.name", entry.get("name"))
             assert name is not None
             if name in seen_names:
@@ -580,8 +592,33 @@ class ConfigReader:
                     )
             rpm = entry.get("rpm")
             rpm = None if rpm is None else self.number(f"{where}.rpm", rpm, minimum=1, integer=True)
-            keys.append(VirtualKey(name, key, allowed, rpm))
+            tpm = entry.get("tpm")
+            if tpm is not None:
+                tpm = self.number(f"{where}.tpm", tpm, minimum=1, integer=True, maximum=MAX_TPM)
+            keys.append(VirtualKey(name, key, allowed, rpm, tpm))
         return tuple(keys)
+
+    def warn_tokenless(
+        self, keys: tuple[VirtualKey, ...], deployments: tuple[Deployment, ...]
+    ) -> None:
+        """Warn about a key whose `tpm` can count nothing: every model it may call is served
+        by providers that report no tokens (`tokens.NO_TOKEN_PROVIDERS`)."""
+        providers: dict[str, set[str]] = {}
+        for d in deployments:
+            providers.setdefault(d.model_name, set()).add(d.model.partition("/")[0])
+        for key in keys:
+            if key.tpm is None:
+                continue
+            names = providers.keys() if key.models is None else key.models
+            reached = set().union(*(providers.get(n, set()) for n in names))
+            if reached and reached <= NO_TOKEN_PROVIDERS:
+                logger.warning(
+                    "%s: key %r sets tpm, but every model it may call is served by %s, "
+                    "which report no tokens: its tpm counts nothing and never limits it",
+                    self.source,
+                    key.name,
+                    ", ".join(sorted(reached)),
+                )
 
     def router(self, value: Any, names: set[str]) -> RouterSettings:
         where = "router_settings"

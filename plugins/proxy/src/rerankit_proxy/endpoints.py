@@ -26,10 +26,10 @@ from rerankit.registry import ProviderRegistry
 from .app import ProxyApp
 from .asgi import ApiError, Exchange, Reply, Route, dumps
 from .config import Limits, ProxyConfig
-from .metrics import HTTP_REFUSED, cache_lines
 from .openapi import openapi_document
 from .protocol import Shape, check_params, format_answer, load_json, parse_call
 from .router import ProxiedCall, UpstreamFailure, outcome_of, retry_after_header
+from .tokens import reported_tokens
 
 __all__ = ["ROUTES", "create_app"]
 
@@ -83,6 +83,8 @@ async def rerank(shape: Shape, app: ProxyApp, exchange: Exchange) -> Reply:
         raise _request_error(exc) from None
     exchange.deployment = routed.deployment
     meta = routed.response.meta
+    if caller.tpm is not None and meta is not None and not meta.cached:  # a cache spent none
+        exchange.tokens = reported_tokens(meta.usage)
     body = format_answer(
         call,
         routed.response,
@@ -204,12 +206,8 @@ async def health(app: ProxyApp, exchange: Exchange) -> Reply:
 
 async def metrics(app: ProxyApp, exchange: Exchange) -> Reply:
     """`GET /metrics`: Prometheus text format."""
-    text = app.metrics.render()
-    text += "\n".join(HTTP_REFUSED.render()) + "\n"
-    response_cache = app.config.cache
-    if response_cache is not None:
-        text += "\n".join(cache_lines(response_cache.stats())) + "\n"
-    body = text.encode()
+    # With several workers, every worker's numbers added up (metrics.Metrics.share).
+    body = app.metrics.exposition(app.config.cache).encode()
     return 200, body, [(b"content-type", b"text/plain; version=0.0.4; charset=utf-8")]
 
 

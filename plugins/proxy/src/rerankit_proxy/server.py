@@ -17,7 +17,9 @@ from __future__ import annotations
 import ipaddress
 import logging
 import os
+import shutil
 import sys
+import tempfile
 from dataclasses import replace
 from typing import Any
 
@@ -39,6 +41,8 @@ _ENV_WORKERS = "RERANKIT_PROXY_WORKERS"
 _ENV_LOG_LEVEL = "RERANKIT_PROXY_LOG_LEVEL"
 _ENV_SERVER = "RERANKIT_PROXY_SERVER_SETTINGS"
 _ENV_OPEN = "RERANKIT_PROXY_OPEN_ACCESS"
+#: The private directory where each worker writes its metrics (metrics_files).
+_ENV_METRICS_DIR = "RERANKIT_PROXY_METRICS_DIR"
 #: File descriptors kept beyond `max_connections`: upstream pool, listener, logs.
 _SPARE_FILES = 256
 
@@ -225,9 +229,16 @@ def serve(
         os.environ[_ENV_OPEN] = "1"
     elif config.generated_master_key:
         os.environ[_ENV_KEY] = config.master_key
-    uvicorn.run(
-        "rerankit_proxy.server:app_from_environment", factory=True, workers=workers, **options
-    )
+    # Made here (mode 0700, by mkdtemp), removed when the server stops: one file per worker
+    # that ever ran, added up by whichever worker answers a scrape.
+    metrics_dir = tempfile.mkdtemp(prefix="rerankit-proxy-metrics-")
+    os.environ[_ENV_METRICS_DIR] = metrics_dir
+    try:
+        uvicorn.run(
+            "rerankit_proxy.server:app_from_environment", factory=True, workers=workers, **options
+        )
+    finally:
+        shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
 def app_from_environment() -> ProxyApp:
@@ -243,7 +254,11 @@ def app_from_environment() -> ProxyApp:
         config = replace(config, open_access=True)
     # Runs in the worker before it accepts connections: its protocol uses these limits.
     http_guard.configure(config.server)
-    return create_app(config, workers=int(os.environ.get(_ENV_WORKERS, "1")))
+    app = create_app(config, workers=int(os.environ.get(_ENV_WORKERS, "1")))
+    metrics_dir = os.environ.get(_ENV_METRICS_DIR)
+    if metrics_dir:  # several workers: /metrics adds up every worker's numbers
+        app.metrics.share(metrics_dir, cache=config.cache)
+    return app
 
 
 def _ensure_file_limit(max_connections: int) -> None:

@@ -1,4 +1,4 @@
-"""State shared by every worker and replica through Redis: key rate limits and ejections.
+"""State shared by every worker and replica through Redis: key limits and ejections.
 
 Configured by `router_settings.redis_url` (or `redis_host`/`redis_port`/`redis_password`,
 or `RERANKIT_REDIS_URL`); without it every process keeps its own state, as before.
@@ -7,6 +7,9 @@ or `RERANKIT_REDIS_URL`); without it every process keeps its own state, as befor
   the window's first request, `PEXPIRE` atomically, so concurrent processes never lose a
   count nor leave a counter without expiry. Over the limit, the wait is the window's
   remaining `PTTL`.
+- A key's `tpm` (`tokens.py`) is a fixed window of 60 s per key too, started by its first
+  counted tokens: one script reads the count and `PTTL` before a request, another adds
+  an answer's tokens with `INCRBY` (and `PEXPIRE` for the window's first) after it.
 - An **ejection** is a key `rerankit:proxy:ejected:<deployment id>` set with `PX` for the
   ejection's length; each process reads the remaining `PTTL` of its group's deployments
   when it picks one, at most every `ejection_cache` seconds (0.5 s), so the hot path
@@ -53,6 +56,20 @@ return {n, ttl}
 """
 
 
+# KEYS[1]: the key's token counter. Returns {tokens counted, ms left} (0 and -2 if none).
+_TOKENS_USED_SCRIPT = """
+local n = redis.call('GET', KEYS[1])
+return {tonumber(n or '0'), redis.call('PTTL', KEYS[1])}
+"""
+# KEYS[1]: the key's token counter; ARGV[1]: the window in ms; ARGV[2]: tokens to add.
+# INCRBY and, for the window's first tokens, PEXPIRE in one script, as for rpm.
+_ADD_TOKENS_SCRIPT = """
+local n = redis.call('INCRBY', KEYS[1], ARGV[2])
+if redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return n
+"""
+
+
 class SharedState:
     """The proxy's Redis: rate windows and ejections, failing open to local state."""
 
@@ -91,6 +108,8 @@ class SharedState:
             health_check_interval=0,
         )
         self._rate = self.client.register_script(_RATE_SCRIPT)
+        self._tokens_used = self.client.register_script(_TOKENS_USED_SCRIPT)
+        self._add_tokens = self.client.register_script(_ADD_TOKENS_SCRIPT)
 
     def __repr__(self) -> str:
         return f"SharedState({self.settings.description})"
@@ -114,6 +133,27 @@ class SharedState:
             return False
         count, left_ms = int(answer[0]), int(answer[1])
         return None if count <= rpm else max(left_ms, 1) / 1000
+
+    async def tokens_wait(self, digest: bytes, tpm: int) -> float | bool | None:
+        """None if a key's token window is under its `tpm`, the seconds until the window
+        ends if not, or False when Redis cannot say (use the local windows)."""
+        key = f"{PREFIX}tpm:{digest.hex()[:32]}"
+        answer = await self._run("tokens_used", lambda: self._tokens_used(keys=[key]))
+        if answer is None:
+            return False
+        used, left_ms = int(answer[0]), int(answer[1])
+        if used < tpm:
+            return None
+        return max(left_ms, 1) / 1000 if left_ms > 0 else 1.0
+
+    async def add_tokens(self, digest: bytes, tokens: int) -> bool:
+        """Count `tokens` in a key's shared window; False when Redis did not take them."""
+        key = f"{PREFIX}tpm:{digest.hex()[:32]}"
+        window = round(WINDOW_SECONDS * 1000)
+        answer = await self._run(
+            "add_tokens", lambda: self._add_tokens(keys=[key], args=[window, tokens])
+        )
+        return answer is not None
 
     async def ejections(self, deployment_ids: Sequence[str]) -> list[float] | None:
         """Seconds each deployment stays ejected (0: not ejected), or None if unknown."""

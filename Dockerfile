@@ -30,7 +30,13 @@ RUN set -eu; \
         uv build --quiet --wheel --out-dir /wheels "$dir"; \
     done; \
     uv venv /opt/rerankit --python /usr/local/bin/python3; \
-    uv pip install --python /opt/rerankit/bin/python /wheels/*.whl "redis>=5.0,<9" $EXTRA_PACKAGES
+    uv pip install --python /opt/rerankit/bin/python /wheels/*.whl "redis>=5.0,<9" $EXTRA_PACKAGES; \
+    # A first-party distribution a chosen provider builds on (huggingface: tei, azure-ai:
+    # cohere) must be built here too, never taken from an index.
+    if uv pip freeze --python /opt/rerankit/bin/python | grep -i '^rerankit' | grep -v '@ file:///wheels/'; then \
+        echo "the rerankit distributions above are not built from this repository: add them to PROVIDERS" >&2; \
+        exit 1; \
+    fi
 
 # -- runtime: the venv on a slim Python, nothing else -----------------------------------
 FROM python:${PYTHON_VERSION}-slim AS runtime

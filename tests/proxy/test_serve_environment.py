@@ -203,6 +203,22 @@ def test_a_bad_master_key_variable_stops_serve_without_showing_it(tmp_path, key)
     assert key.strip() not in result.stderr + result.stdout
 
 
+def test_no_auth_with_a_master_key_in_the_environment_is_refused(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text(json.dumps(config()))
+    result = subprocess.run(
+        [sys.executable, "-m", "rerankit.cli", "serve", "--config", str(path), "--no-auth"],
+        env={**os.environ, "RERANKIT_LOAD_PLUGINS": "local,proxy", "RERANKIT_MASTER_KEY": ENV_KEY},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "--no-auth turns authentication off" in result.stderr
+    assert "RERANKIT_MASTER_KEY is set" in result.stderr
+    assert ENV_KEY not in result.stderr + result.stdout
+
+
 def test_json_log_lines_carry_exceptions_and_the_request_id(tmp_path, spare_nim):
     """An upstream failure logged inside a request: JSON with its request_id."""
     cfg = {

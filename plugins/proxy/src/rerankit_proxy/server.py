@@ -127,7 +127,8 @@ def choose_auth(
         if no_auth:
             raise ConfigurationError(
                 f"--no-auth turns authentication off, but {config.source} sets "
-                "general_settings.master_key or keys: drop --no-auth, or remove them."
+                "general_settings.master_key or keys (or RERANKIT_MASTER_KEY is set): "
+                "drop --no-auth, or remove them."
             )
         return config
     if not (no_auth or (from_file and is_loopback(host))):

@@ -17,6 +17,8 @@ Modules, one job each:
 - `metrics`: Prometheus counters and histograms; `metrics_files`: adding them up across
   workers; `process_stats`: the `process_*` metrics.
 - `server` / `server_settings` / `http_guard`: start-up, uvicorn, connection limits.
+- `stack` / `request_id` / `cors`: the middleware around the app (x-request-id, CORS).
+- `logs` / `env`: text or JSON log lines; `serve`'s settings from the environment.
 
 `import rerankit` never imports this package, and importing it imports none of its
 modules: `rerankit` loads `rerankit_proxy.plugin` to build its command line, which must

@@ -36,6 +36,7 @@ from typing import Any, Literal, Protocol
 
 from rerankit.errors import ConfigurationError
 
+from .cors import CorsSettings
 from .server_settings import ServerSettings
 
 __all__ = [
@@ -226,6 +227,10 @@ class ProxyConfig:
     cache: ResponseCacheLike | None = field(default=None, repr=False)
     #: The Redis that rate limits and ejections are shared through; None: per process.
     redis: RedisSettings | None = None
+    #: Browser origins allowed to call (`general_settings.cors`); None: no CORS.
+    cors: CorsSettings | None = None
+    #: False: `GET /metrics` needs no key (`general_settings.metrics_auth: false`).
+    metrics_auth: bool = True
 
     def model_names(self) -> list[str]:
         """Every model name served, in configuration order, without repeats."""

@@ -33,6 +33,7 @@ from .config import (
     VirtualKey,
     generate_key,
 )
+from .cors import parse_cors
 from .params import ProviderParams
 from .server_settings import MINIMUM, ServerSettings, setting_problem
 from .tokens import MAX_TPM, NO_TOKEN_PROVIDERS
@@ -254,6 +255,13 @@ class ConfigReader:
         names = {d.model_name for d in deployments}
         general = self.mapping("general_settings", top.get("general_settings"))
         key = general.pop("master_key", None)
+        cors = parse_cors(self.error, "general_settings.cors", general.pop("cors", None))
+        metrics_auth = general.pop("metrics_auth", True)
+        if not isinstance(metrics_auth, bool):
+            raise self.error(
+                "general_settings.metrics_auth",
+                f"must be true or false, got {_kind(metrics_auth)}.",
+            )
         for other in sorted(general):
             if other in _ACCESS_SETTINGS:
                 raise self.error(
@@ -291,6 +299,8 @@ class ConfigReader:
             generated_master_key=generated,
             cache=cache,
             redis=redis,
+            cors=cors,
+            metrics_auth=metrics_auth,
         )
 
     def redis(self, value: Any) -> RedisSettings | None:

@@ -23,10 +23,17 @@ def register_commands(cli: argparse._SubParsersAction[argparse.ArgumentParser]) 
 def add_serve_command(cli: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the `serve` subcommand and its options to `cli`."""
     serve = cli.add_parser("serve", help="run the HTTP rerank proxy (docs/proxy.md)")
-    serve.add_argument("--config", help="YAML config file (default: every installed provider)")
-    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=4000, help="port (default 4000)")
-    serve.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    # Defaults are None so the environment can fill in what the command line leaves out
+    # (flag > environment > default; rerankit_proxy.env, docs/deployment.md).
+    serve.add_argument(
+        "--config",
+        help="YAML config file (or RERANKIT_CONFIG; default: every installed provider)",
+    )
+    serve.add_argument("--host", help="address to bind (or RERANKIT_HOST, HOST; default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (or RERANKIT_PORT, PORT; default 4000)")
+    serve.add_argument(
+        "--workers", type=int, help="worker processes (or RERANKIT_WORKERS; default 1)"
+    )
     serve.add_argument(
         "--no-auth",
         action="store_true",
@@ -34,10 +41,20 @@ def add_serve_command(cli: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "(needed to bind a non-loopback address without one)",
     )
     serve.add_argument(
+        "--metrics-no-auth",
+        action="store_true",
+        default=None,
+        help="serve GET /metrics without a key (for in-cluster scrapers)",
+    )
+    serve.add_argument(
         "--log-level",
-        default="info",
         choices=["debug", "info", "warning", "error"],
-        help="info logs one access line per request (default info)",
+        help="info logs one access line per request (or RERANKIT_LOG_LEVEL; default info)",
+    )
+    serve.add_argument(
+        "--log-format",
+        choices=["text", "json"],
+        help="json: one JSON object per line (or RERANKIT_LOG_FORMAT; default text)",
     )
     # Connection limits; each overrides the config file's server_settings (docs/proxy.md).
     limits = serve.add_argument_group("connection limits (default: the config file's)")
@@ -62,15 +79,29 @@ def add_serve_command(cli: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def _serve(args: argparse.Namespace) -> int:
+    import os
+
+    from .env import serve_options
     from .server import serve
 
+    flags = {
+        "config": args.config,
+        "host": args.host,
+        "port": args.port,
+        "workers": args.workers,
+        "log_level": args.log_level,
+        "log_format": args.log_format,
+    }
+    options = serve_options(flags, os.environ)
     serve(
-        args.config,
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        log_level=args.log_level,
+        options.config,
+        host=options.host,
+        port=options.port,
+        workers=options.workers,
+        log_level=options.log_level,
+        log_format=options.log_format,
         no_auth=args.no_auth,
+        metrics_no_auth=bool(args.metrics_no_auth),
         max_connections=args.max_connections,
         max_header_bytes=args.max_header_bytes,
         max_headers=args.max_headers,

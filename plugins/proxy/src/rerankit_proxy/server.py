@@ -18,7 +18,6 @@ import ipaddress
 import logging
 import os
 import shutil
-import sys
 import tempfile
 from dataclasses import replace
 from typing import Any
@@ -28,10 +27,23 @@ from rerankit.errors import ConfigurationError
 from .app import ProxyApp
 from .config import ProxyConfig
 from .config_reader import default_config, load_config, with_environment_redis
+from .cors import ASGIApp
 from .endpoints import create_app
+from .env import master_key_from_environment
+from .logs import LogFormat
+from .logs import configure_logging as _configure_logging
 from .server_settings import ServerSettings
+from .stack import public_metrics, wrap
 
-__all__ = ["serve", "load", "app_from_environment", "require_extra", "choose_auth", "is_loopback"]
+__all__ = [
+    "serve",
+    "load",
+    "app_from_environment",
+    "asgi_from_environment",
+    "require_extra",
+    "choose_auth",
+    "is_loopback",
+]
 
 logger = logging.getLogger("rerankit.proxy")
 
@@ -43,6 +55,8 @@ _ENV_SERVER = "RERANKIT_PROXY_SERVER_SETTINGS"
 _ENV_OPEN = "RERANKIT_PROXY_OPEN_ACCESS"
 #: The private directory where each worker writes its metrics (metrics_files).
 _ENV_METRICS_DIR = "RERANKIT_PROXY_METRICS_DIR"
+_ENV_LOG_FORMAT = "RERANKIT_PROXY_LOG_FORMAT"
+_ENV_METRICS_PUBLIC = "RERANKIT_PROXY_METRICS_PUBLIC"
 #: File descriptors kept beyond `max_connections`: upstream pool, listener, logs.
 _SPARE_FILES = 256
 
@@ -62,24 +76,23 @@ def require_extra(module: str) -> Any:
 
 def load(config_path: str | None, master_key: str | None = None) -> ProxyConfig:
     """The checked configuration from `config_path`, or the default one (with the Redis
-    of `RERANKIT_REDIS_URL` when the file names none)."""
+    of `RERANKIT_REDIS_URL` when the file names none, and `RERANKIT_MASTER_KEY`, which
+    wins over the file's master key)."""
+    env_key = master_key_from_environment(os.environ)
     if config_path:
-        config = load_config(config_path, master_key=master_key)
+        config = load_config(config_path, master_key=env_key or master_key)
     else:
-        config = default_config(master_key=master_key)
+        config = default_config(master_key=env_key or master_key)
+    if env_key is not None and config.master_key != env_key:
+        logger.info("the master key comes from RERANKIT_MASTER_KEY, not from %s", config.source)
+        config = replace(config, master_key=env_key, generated_master_key=False)
     return with_environment_redis(config)
 
 
-def configure_logging(level: str) -> None:
-    """Log lines to stderr: time, level, logger, message (never a key or a document)."""
-    logging.basicConfig(
-        level=level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-        stream=sys.stderr,
-        force=True,
-    )
-    # httpx logs every upstream request at INFO: the access line already says it all.
-    logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.getLogger().level))
+def configure_logging(level: str, log_format: LogFormat = "text") -> None:
+    """Log lines to stderr, text or JSON, each with the request's id while one is served
+    (never a key or a document)."""
+    _configure_logging(level, log_format)
 
 
 def check_address(port: int, workers: int) -> None:
@@ -118,7 +131,8 @@ def choose_auth(
         if no_auth:
             raise ConfigurationError(
                 f"--no-auth turns authentication off, but {config.source} sets "
-                "general_settings.master_key or keys: drop --no-auth, or remove them."
+                "general_settings.master_key or keys (or RERANKIT_MASTER_KEY is set): "
+                "drop --no-auth, or remove them."
             )
         return config
     if not (no_auth or (from_file and is_loopback(host))):
@@ -150,7 +164,9 @@ def serve(
     port: int = 4000,
     workers: int = 1,
     log_level: str = "info",
+    log_format: LogFormat = "text",
     no_auth: bool = False,
+    metrics_no_auth: bool = False,
     max_header_bytes: int | None = None,
     max_headers: int | None = None,
     header_timeout: float | None = None,
@@ -161,7 +177,9 @@ def serve(
     """Check the configuration and serve it until SIGINT/SIGTERM.
 
     The connection settings given here override the file's `server_settings`;
-    `no_auth` serves a config without master key or keys open on any address.
+    `no_auth` serves a config without master key or keys open on any address;
+    `metrics_no_auth` serves `/metrics` without a key (as `general_settings.metrics_auth:
+    false` does).
     """
     check_address(port, workers)
     overrides = {
@@ -177,10 +195,19 @@ def serve(
     require_extra("httptools")  # the parser under http_guard's protocol
     from . import http_guard
 
-    configure_logging(log_level)
+    configure_logging(log_level, log_format)
     config = load(config_path)
     settings = config.server.merged(overrides)
     config = choose_auth(replace(config, server=settings), bool(config_path), host, no_auth)
+    if metrics_no_auth:
+        config = replace(config, metrics_auth=False)
+    if not config.metrics_auth and not config.open_access and not is_loopback(host):
+        logger.warning(
+            "GET /metrics needs no key (metrics_auth: false or --metrics-no-auth) and the "
+            "proxy listens on %s: anyone who can reach it reads the model names, key names "
+            "and traffic. Keep the port inside the cluster, or require the master key.",
+            host,
+        )
     http_guard.configure(settings)
     _ensure_file_limit(settings.max_connections)
     if config.open_access:
@@ -219,11 +246,14 @@ def serve(
         "ws": "none",
     }
     if workers == 1:
-        uvicorn.run(create_app(config), **options)
+        uvicorn.run(wrap(create_app(config)), **options)
         return
     os.environ[_ENV_CONFIG] = config_path or ""
     os.environ[_ENV_WORKERS] = str(workers)
     os.environ[_ENV_LOG_LEVEL] = log_level
+    os.environ[_ENV_LOG_FORMAT] = log_format
+    if not config.metrics_auth:
+        os.environ[_ENV_METRICS_PUBLIC] = "1"
     os.environ[_ENV_SERVER] = settings.to_json()
     if config.open_access:
         os.environ[_ENV_OPEN] = "1"
@@ -235,7 +265,7 @@ def serve(
     os.environ[_ENV_METRICS_DIR] = metrics_dir
     try:
         uvicorn.run(
-            "rerankit_proxy.server:app_from_environment", factory=True, workers=workers, **options
+            "rerankit_proxy.server:asgi_from_environment", factory=True, workers=workers, **options
         )
     finally:
         shutil.rmtree(metrics_dir, ignore_errors=True)
@@ -245,20 +275,30 @@ def app_from_environment() -> ProxyApp:
     """The app of one worker process, from what `serve` put in the environment."""
     from . import http_guard
 
-    configure_logging(os.environ.get(_ENV_LOG_LEVEL, "info"))
+    log_format: LogFormat = "json" if os.environ.get(_ENV_LOG_FORMAT) == "json" else "text"
+    configure_logging(os.environ.get(_ENV_LOG_LEVEL, "info"), log_format)
     config = load(os.environ.get(_ENV_CONFIG) or None, os.environ.get(_ENV_KEY) or None)
     settings = os.environ.get(_ENV_SERVER)
     if settings:  # the command line's settings, which win over the file's
         config = replace(config, server=ServerSettings.from_json(settings))
     if os.environ.get(_ENV_OPEN) == "1":  # `serve` chose to serve without authentication
         config = replace(config, open_access=True)
+    if os.environ.get(_ENV_METRICS_PUBLIC) == "1":  # --metrics-no-auth
+        config = replace(config, metrics_auth=False)
     # Runs in the worker before it accepts connections: its protocol uses these limits.
     http_guard.configure(config.server)
     app = create_app(config, workers=int(os.environ.get(_ENV_WORKERS, "1")))
     metrics_dir = os.environ.get(_ENV_METRICS_DIR)
     if metrics_dir:  # several workers: /metrics adds up every worker's numbers
         app.metrics.share(metrics_dir, cache=config.cache)
+    if not config.metrics_auth:
+        app.routes = public_metrics(app.routes)
     return app
+
+
+def asgi_from_environment() -> ASGIApp:
+    """What one worker process serves: its app in the middleware stack (`stack.wrap`)."""
+    return wrap(app_from_environment())
 
 
 def _ensure_file_limit(max_connections: int) -> None:

@@ -16,6 +16,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from .auth import Caller
 
 __all__ = [
@@ -50,8 +52,19 @@ _encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan
 
 
 def dumps(value: Any) -> bytes:
-    """Compact UTF-8 JSON."""
-    return _encoder.encode(value).encode()
+    """Compact UTF-8 JSON.
+
+    orjson writes it (about ten times faster than the standard library's encoder, which
+    was a twentieth of the proxy's CPU per answer); what orjson refuses (an integer
+    beyond 64 bits echoed from a caller's document, a key that is not a string, a lone
+    surrogate) is written by the standard library as before, or fails as before. Every
+    float written is finite: scores and usage are checked by rerankit's client, a
+    caller's numbers by `protocol.load_json` (orjson would write NaN as null).
+    """
+    try:
+        return orjson.dumps(value)
+    except TypeError:  # orjson.JSONEncodeError
+        return _encoder.encode(value).encode()
 
 
 class ApiError(Exception):

@@ -1,0 +1,139 @@
+"""CPU per request of the proxy's ASGI app alone, driven in-process (no HTTP server).
+
+    uv run python benchmarks/proxy_app_cpu.py [--requests 20000] [--concurrency 32] [--profile]
+
+Starts the fast fake NIM in its own process, builds the proxy app for it (the proxy
+scenario's config), and calls the app directly with ASGI messages: the proxy scenario's
+20-document Cohere body on `/v2/rerank`, `--concurrency` requests at a time. Prints the
+app's CPU per request (this process's CPU time: the app, core and the aiohttp upstream
+client, without uvicorn and without the load generator's own sockets), best of
+`--repeat` runs. Being one process measured by its own CPU clock, it moves much less
+with the machine's load than a wrk run does: the tool for small A/B steps, to be
+confirmed with `benchmarks/proxy_ab.py` under wrk. `--profile` prints cProfile's top
+functions by own time instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import json
+import pstats
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.scenarios.proxy import MASTER_KEY
+from benchmarks.upstream import UpstreamProcess
+from benchmarks.workload import MODEL, QUERY, documents
+
+
+async def drive(app: Any, body: bytes, requests: int, concurrency: int) -> float:
+    """Send `requests` requests through `app`; the CPU seconds they took."""
+    headers = [
+        (b"host", b"127.0.0.1"),
+        (b"content-type", b"application/json"),
+        (b"authorization", f"Bearer {MASTER_KEY}".encode()),
+        (b"content-length", str(len(body)).encode()),
+    ]
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/v2/rerank",
+        "raw_path": b"/v2/rerank",
+        "query_string": b"",
+        "headers": headers,
+        "http_version": "1.1",
+        "scheme": "http",
+        "client": ("127.0.0.1", 5000),
+        "server": ("127.0.0.1", 4000),
+    }
+    message = {"type": "http.request", "body": body, "more_body": False}
+    failures = 0
+
+    async def receive() -> dict[str, Any]:
+        return message
+
+    async def one() -> None:
+        nonlocal failures
+        status = 0
+
+        async def send(event: dict[str, Any]) -> None:
+            nonlocal status
+            if event["type"] == "http.response.start":
+                status = event["status"]
+
+        await app(dict(scope), receive, send)
+        if status != 200:
+            failures += 1
+
+    async def worker(n: int) -> None:
+        for _ in range(n):
+            await one()
+
+    per = requests // concurrency
+    started = time.process_time()
+    await asyncio.gather(*(worker(per) for _ in range(concurrency)))
+    spent = time.process_time() - started
+    if failures:
+        raise RuntimeError(f"{failures} requests were not answered 200")
+    return spent / (per * concurrency)
+
+
+async def run(upstream_url: str, args: argparse.Namespace) -> None:
+    from rerankit_proxy.config_reader import load_config
+    from rerankit_proxy.endpoints import create_app
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "config.yaml"
+        path.write_text(
+            "model_list:\n"
+            "  - model_name: rerank\n"
+            f"    params: {{model: {MODEL}, api_base: '{upstream_url}'}}\n"
+            f"general_settings: {{master_key: {MASTER_KEY}}}\n"
+        )
+        app = create_app(load_config(str(path)))
+    body = json.dumps({"model": "rerank", "query": QUERY, "documents": documents(20)}).encode()
+    await app.startup()
+    try:
+        await drive(app, body, 2000, args.concurrency)  # warm: pool, caches
+        if args.profile:
+            profiler = cProfile.Profile()
+            profiler.enable()
+            await drive(app, body, args.requests, args.concurrency)
+            profiler.disable()
+            stats = pstats.Stats(profiler).sort_stats("tottime")
+            stats.print_stats(args.top)
+            return
+        runs = [await drive(app, body, args.requests, args.concurrency) for _ in range(args.repeat)]
+    finally:
+        await app.shutdown()
+    each = " ".join(f"{r * 1000:.4f}" for r in runs)
+    print(f"app CPU ms per request: best {min(runs) * 1000:.4f} (runs: {each})")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=20000)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--profile", action="store_true", help="print cProfile's top functions")
+    parser.add_argument("--top", type=int, default=40)
+    args = parser.parse_args()
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:
+        pass
+    with UpstreamProcess() as upstream:
+        asyncio.run(run(upstream.url, args))
+
+
+if __name__ == "__main__":
+    main()

@@ -37,6 +37,7 @@ __all__ = [
     "read_body",
     "loggable_path",
     "has_body",
+    "BODY_RECEIVED",
 ]
 
 logger = logging.getLogger("rerankit.proxy")
@@ -47,6 +48,10 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
 JSON = b"application/json"
+#: A scope key the proxy's HTTP protocol (`http_guard`) sets when the whole request body
+#: was read before the app ran (the common case: one small body in the head's read), so
+#: that `read_body` takes it without arming its timeout.
+BODY_RECEIVED = "rerankit.body_received"
 
 _encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
@@ -153,6 +158,10 @@ async def read_body(exchange: Exchange, limit: int, seconds: float) -> bytes:
     declared = exchange.header(b"content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise _too_large(int(declared), limit)
+    if exchange.scope.get(BODY_RECEIVED):  # in memory already: nothing to time
+        body = await _receive_body(exchange, limit)
+        exchange.body_read = True
+        return body
     try:
         async with asyncio.timeout(seconds):
             body = await _receive_body(exchange, limit)

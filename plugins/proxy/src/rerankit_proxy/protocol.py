@@ -357,7 +357,14 @@ def _parse_cohere(shape: Shape, data: dict[str, Any], model: str, limits: Limits
         or not all(isinstance(f, str) for f in rank_fields)
     ):
         raise _invalid("'rank_fields' must be a non-empty list of field names.")
-    texts = [_text(i, doc, rank_fields, limits) for i, doc in enumerate(documents)]
+    if rank_fields is None and all(type(doc) is str for doc in documents):
+        # The common case, checked at C speed: plain strings within the length limit.
+        texts = documents
+        if max(map(len, documents)) > limits.max_document_chars:
+            for i, doc in enumerate(documents):
+                _length(i, doc, limits)
+    else:
+        texts = [_text(i, doc, rank_fields, limits) for i, doc in enumerate(documents)]
     return_documents = data.get("return_documents", _RETURN_DOCUMENTS_DEFAULT[shape])
     if return_documents is None:
         return_documents = _RETURN_DOCUMENTS_DEFAULT[shape]
@@ -405,6 +412,8 @@ def check_params(call: RerankCall, accepted: ProviderParams) -> None:
 
     Cohere's `priority` is dropped from `call.params` when the provider does not take it.
     """
+    if not call.params:
+        return  # nothing to check (most calls)
     for name in _DROPPED_UNLESS_TAKEN:
         if name in call.params and name not in accepted.specs:
             value = call.params.pop(name)

@@ -10,7 +10,12 @@ client, without uvicorn and without the load generator's own sockets), best of
 `--repeat` runs. Being one process measured by its own CPU clock, it moves much less
 with the machine's load than a wrk run does: the tool for small A/B steps, to be
 confirmed with `benchmarks/proxy_ab.py` under wrk. `--profile` prints cProfile's top
-functions by own time instead.
+functions by own time instead; `--core-only` calls the app's rerankit client directly, as
+the router does, so that the difference is the proxy's own code.
+
+For figures the machine's load cannot move, count instructions instead of time: run it
+under `valgrind --tool=cachegrind --cache-sim=no` with `--warm 64 --repeat 1 --no-gc` and
+`--requests 320`, then `1280`; the difference in instructions over 960 is per request.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
+import gc
 import json
 import pstats
 import sys
@@ -132,6 +138,9 @@ async def run(upstream_url: str, args: argparse.Namespace) -> None:
     try:
         if args.warm:
             await drive(app, body, args.warm, args.concurrency)  # pool, caches
+        if args.no_gc:  # an instruction count without the collector's lumpy passes
+            gc.collect()
+            gc.disable()
         if args.profile:
             profiler = cProfile.Profile()
             profiler.enable()
@@ -169,6 +178,11 @@ def main() -> None:
         help="call the app's rerankit client directly, as the router does (no proxy code)",
     )
     parser.add_argument("--top", type=int, default=40)
+    parser.add_argument(
+        "--no-gc",
+        action="store_true",
+        help="collect, then turn the garbage collector off, before measuring",
+    )
     args = parser.parse_args()
     try:
         import uvloop

@@ -8,6 +8,7 @@ server) is in test_hostile_input.py; these check the codec's edges directly.
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
@@ -105,3 +106,41 @@ def test_dumps_is_compact_utf8_without_ascii_escapes():
 def test_dumps_still_refuses_a_lone_surrogate():
     with pytest.raises(UnicodeEncodeError):
         dumps({"q": "\ud800"})
+
+
+def test_orjson_and_the_standard_library_give_the_same_answer_to_mangled_bodies():
+    """Differential: random edits of request-like bodies (lone surrogates, NaN, huge
+    numbers, deep nesting, a BOM, bytes that are no UTF-8) read through `load_json` and
+    through its standard-library path alone give equal values or the same error."""
+    import random
+
+    from rerankit_proxy.protocol import _load_stdlib
+
+    seeds = [
+        b'{"model":"m","query":"q","documents":["a",{"text":"b","x":[1,2.5,null,true]}]}',
+        b'{"a":"\\ud83d\\ude00","b":"\\u00e9","c":[[[]]],"d":-0,"e":1e5,"f":18446744073709551616}',
+        b'{"q":"\xc3\xa9\xe2\x82\xac","n":-9223372036854775809,"z":1E-7}',
+    ]
+    pieces = [b'"\\ud800"', b"NaN", b"1e999", b"1" * 25, b"[" * 40 + b"]" * 40, b"\xef\xbb\xbf"]
+    alphabet = b'{}[]":,\\u0123456789aeflnrstu.E+- \t\xff\xc3\xa9\xed\xa0\x80'
+    rng = random.Random(16)
+
+    def outcome(read: Any, body: bytes) -> tuple[Any, ...]:
+        try:
+            return ("value", json.dumps(read(body)))  # an int read as a float would differ
+        except ApiError as error:
+            return ("error", error.status, error.code, error.message)
+
+    for _ in range(3000):
+        body = bytearray(rng.choice(seeds))
+        for _ in range(rng.randint(1, 4)):
+            at = rng.randrange(len(body) + 1)
+            roll = rng.random()
+            if roll < 0.4:
+                body[at:at] = bytes([rng.choice(alphabet)])
+            elif roll < 0.7 and len(body) > 1:
+                del body[min(at, len(body) - 1)]
+            else:
+                body[at:at] = rng.choice(pieces)
+        raw = bytes(body)
+        assert outcome(load_json, raw) == outcome(_load_stdlib, raw), raw

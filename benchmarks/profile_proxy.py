@@ -44,7 +44,7 @@ PARSE = "request parsing (body read, field checks, params)"
 CORE = "core's call path (rerankit client, pipeline, provider adapter)"
 UPSTREAM = "upstream client (rerankit sender + httpx/aiohttp)"
 BUILD = "response building (RerankResponse, proxy answer dict)"
-SERIAL = "serialisation (stdlib json encode/decode)"
+SERIAL = "serialisation (stdlib json; orjson in load_json, dumps)"
 OBSERVE = "metrics, tracing, access log"
 HANDLER = "proxy dispatch (app._http, endpoints.rerank own lines)"
 OTHER = "other"
@@ -98,6 +98,8 @@ PROXY_FUNCS = {
     "router.py": AUTH,
     "protocol.py:format_answer": BUILD,
     "protocol.py:_as_object": BUILD,
+    # orjson is native code, invisible to py-spy: its time shows in its Python caller.
+    "protocol.py:load_json": SERIAL,
     "protocol.py": PARSE,
     "http_guard.py": SERVER,
     "params.py": PARSE,
@@ -144,8 +146,13 @@ def serial_detail(stack: list[str]) -> str:
     frames = [_parts(f) for f in stack]
     direction = "encode" if any("/json/encoder" in f for _, f in frames) else "decode"
     whose = owner([f for f in frames if "/json/" not in f[1]])
-    if whose == SERIAL:  # the proxy's own dumps/json_reply
-        whose = "the proxy's answer (asgi.dumps)"
+    if whose == SERIAL:  # the proxy's own load_json, or dumps/json_reply
+        reading = any(func == "load_json" for func, _ in frames)
+        whose = (
+            "the caller's body (protocol.load_json)"
+            if reading
+            else "the proxy's answer (asgi.dumps)"
+        )
     return f"json {direction} for: {whose}"
 
 

@@ -1,12 +1,17 @@
 """Scenario 5: the rerankit proxy under load, against the upstream hit directly.
 
-Starts the fast fake NIM and `rerankit serve` twice on it (`--workers 1` and
-`--workers 2`), then measures: seconds from spawn to the first answered rerank; resident
-memory idle; 32 connections posting a 20-document body, in alternating rounds, straight
-to the upstream (the floor: NIM bodies on its NIM route), through the 1-worker proxy and
-through the 2-worker proxy (Cohere bodies on `/v2/rerank`); the median of the rounds for
-req/s, p50, p99 and CPU per request (from /proc, the server's process tree: the proxy
-and its workers, or the fake NIM for the floor); resident memory after load.
+Starts the fast fake NIM and `rerankit serve` three times on it (`--workers 1`,
+`--workers 2`, and `--workers 2` sharing state through a redis-server the scenario starts
+on a free loopback port, without persistence), then measures: seconds from spawn to the
+first answered rerank; resident memory idle; 32 connections posting a 20-document body, in
+alternating rounds, straight to the upstream (the floor: NIM bodies on its NIM route) and
+through each proxy (Cohere bodies on `/v2/rerank`); the median of the rounds for req/s,
+p50, p99 and CPU per request (from /proc, the server's process tree: the proxy and its
+workers, or the fake NIM for the floor; Redis's own CPU is reported apart); resident
+memory after load. The Redis variant's load uses a virtual key with an `rpm` far above
+what it can send, so every request pays for the shared window (one Lua script call to
+Redis) without being refused. Without redis-server or the `redis` package, that variant is
+left out with a note.
 
 Load comes from wrk (`wrk -t2 -c32 -d10s`, a Lua script for the body), installed from
 Debian's packages when missing (`--load wrk`, or `auto` outside quick mode). Without wrk
@@ -21,6 +26,8 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import shutil
+import socket
 import statistics
 import subprocess
 import sys
@@ -40,13 +47,22 @@ from benchmarks.workload import MODEL, NIM_PATH, QUERY, documents, nim_body, nim
 from benchmarks.wrk import ensure_wrk, run_wrk, tree_cpu_seconds
 
 MASTER_KEY = "sk-bench-0123456789abcdef0123456789abcdef"
+#: The Redis variant's key: an rpm no run reaches, so the window is paid for, never hit.
+RPM_KEY = "sk-bench-rpm-0123456789abcdef0123456789ab"
+RPM = 1_000_000_000
 CONNECTIONS = 32
 THREADS = 2
 FIGURES = ("rps", "p50_ms", "p99_ms", "cpu_ms_per_request")
 
 
-def _first_answer(url: str, body: dict, process: subprocess.Popen[bytes], timeout: float) -> None:
-    headers = {"Authorization": f"Bearer {MASTER_KEY}"}
+def _first_answer(
+    url: str,
+    body: dict,
+    process: subprocess.Popen[bytes],
+    timeout: float,
+    key: str = MASTER_KEY,
+) -> None:
+    headers = {"Authorization": f"Bearer {key}"}
     deadline = time.perf_counter() + timeout
     while time.perf_counter() < deadline:
         if process.poll() is not None:
@@ -74,6 +90,62 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+
+
+class _Redis:
+    """A redis-server of this run on a free loopback port, without persistence."""
+
+    def __init__(self, directory: Path) -> None:
+        binary = shutil.which("redis-server")
+        assert binary is not None
+        self.port = free_port()
+        self.process = subprocess.Popen(
+            [
+                binary,
+                *("--port", str(self.port), "--bind", "127.0.0.1", "--save", ""),
+                *("--appendonly", "no", "--dir", str(directory), "--loglevel", "warning"),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as sock:
+                    sock.sendall(b"PING\r\n")
+                    if sock.recv(16).startswith(b"+PONG"):
+                        return
+            except OSError:
+                time.sleep(0.02)
+        _stop(self.process)
+        raise RuntimeError(f"redis-server did not answer on port {self.port} within 10 s")
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+
+def redis_missing() -> str | None:
+    """Why the Redis variant cannot run here, or None when it can."""
+    if shutil.which("redis-server") is None:
+        return "redis-server is not installed (apt-get install -y redis-server)"
+    if importlib.util.find_spec("redis") is None:
+        return "the redis package is not installed (pip install 'rerankit-proxy[redis]')"
+    return None
+
+
+def _config(path: Path, upstream_url: str, redis_url: str | None = None) -> Path:
+    text = (
+        "model_list:\n"
+        "  - model_name: rerank\n"
+        f"    params: {{model: {MODEL}, api_base: '{upstream_url}'}}\n"
+        f"general_settings: {{master_key: {MASTER_KEY}}}\n"
+    )
+    if redis_url is not None:
+        text += f"keys: [{{name: bench, key: {RPM_KEY}, models: ['*'], rpm: {RPM}}}]\n"
+        text += f"router_settings: {{redis_url: '{redis_url}'}}\n"
+    path.write_text(text)
+    return path
 
 
 def choose_tool(requested: str, quick: bool) -> str:
@@ -114,7 +186,7 @@ def _median(runs: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def run(quick: bool, load: str = "auto") -> Result:
-    """Floor vs proxy (1 and 2 workers): req/s, p50/p99, CPU per request; startup; RSS."""
+    """Floor vs proxy (1 worker, 2, 2 + Redis): req/s, p50/p99, CPU per request; startup; RSS."""
     result = Result(
         scenario="proxy",
         title=f"5. Proxy ({CONNECTIONS} connections, 20 docs of ~100 words)",
@@ -128,28 +200,28 @@ def run(quick: bool, load: str = "auto") -> Result:
     docs = documents(20)
     body = {"model": "rerank", "query": QUERY, "documents": docs}
     auth = {"Authorization": f"Bearer {MASTER_KEY}"}
+    rpm_auth = {"Authorization": f"Bearer {RPM_KEY}"}
+    no_redis = redis_missing()
     load_before = os.getloadavg()
+    servers: list[subprocess.Popen[bytes]] = []
+    redis: _Redis | None = None
+    redis_cpu = 0.0
     with UpstreamProcess() as upstream, tempfile.TemporaryDirectory() as tmp:
         assert upstream.process is not None
-        config = Path(tmp) / "config.yaml"
-        config.write_text(
-            "model_list:\n"
-            "  - model_name: rerank\n"
-            f"    params: {{model: {MODEL}, api_base: '{upstream.url}'}}\n"
-            f"general_settings: {{master_key: {MASTER_KEY}}}\n"
-        )
-        port1, port2 = free_port(), free_port()
-        url1 = f"http://127.0.0.1:{port1}/v2/rerank"
-        url2 = f"http://127.0.0.1:{port2}/v2/rerank"
-        start = time.perf_counter()
-        one = _serve(config, port1, 1)
-        two: subprocess.Popen[bytes] | None = None
+        config = _config(Path(tmp) / "config.yaml", upstream.url)
         try:
+            port1, port2 = free_port(), free_port()
+            url1 = f"http://127.0.0.1:{port1}/v2/rerank"
+            url2 = f"http://127.0.0.1:{port2}/v2/rerank"
+            start = time.perf_counter()
+            one = _serve(config, port1, 1)
+            servers.append(one)
             _first_answer(url1, body, one, timeout=60)
             startup = time.perf_counter() - start
             time.sleep(1.0)
             idle = rss_mib(one.pid)
             two = _serve(config, port2, 2)
+            servers.append(two)
             _first_answer(url2, body, two, timeout=60)
             targets: dict[str, Callable[[], dict[str, Any]]] = {
                 "upstream_direct": lambda: _measure(
@@ -161,36 +233,50 @@ def run(quick: bool, load: str = "auto") -> Result:
                     upstream.process.pid,  # type: ignore[union-attr]
                 ),
                 "proxy": lambda: _measure(tool, quick, url1, body, auth, one.pid),
-                "proxy_workers2": lambda: _measure(
-                    tool,
-                    quick,
-                    url2,
-                    body,
-                    auth,
-                    two.pid,  # type: ignore[union-attr]
-                ),
+                "proxy_workers2": lambda: _measure(tool, quick, url2, body, auth, two.pid),
             }
+            warm = [(url1, auth), (url2, auth)]
+            if no_redis is None:
+                redis = _Redis(Path(tmp))
+                shared = _config(Path(tmp) / "shared.yaml", upstream.url, redis.url)
+                port3 = free_port()
+                url3 = f"http://127.0.0.1:{port3}/v2/rerank"
+                three = _serve(shared, port3, 2)
+                servers.append(three)
+                _first_answer(url3, body, three, timeout=60, key=RPM_KEY)
+                targets["proxy_workers2_redis"] = lambda: _measure(
+                    tool, quick, url3, body, rpm_auth, three.pid
+                )
+                warm.append((url3, rpm_auth))
             if tool == "wrk" and not quick:  # every worker warm before the clock starts
-                for url in (url1, url2):
+                for url, headers in warm:
                     run_wrk(
                         url,
                         json.dumps(body).encode(),
-                        auth,
+                        headers,
                         connections=CONNECTIONS,
                         threads=THREADS,
                         duration=2,
                     )
             runs: dict[str, list[dict[str, Any]]] = {name: [] for name in targets}
+            redis_cpu0 = tree_cpu_seconds(redis.process.pid) if redis is not None else 0.0
             for _ in range(rounds):  # alternating: drift on a shared machine hits all alike
                 for name, measure in targets.items():
                     runs[name].append(measure())
+            if redis is not None:
+                redis_cpu = tree_cpu_seconds(redis.process.pid) - redis_cpu0
             after = rss_mib(one.pid)
         finally:
-            for process in (one, two):
-                if process is not None:
-                    _stop(process)
+            for process in servers:
+                _stop(process)
+            if redis is not None:
+                _stop(redis.process)
     load_after = os.getloadavg()
-    direct, proxied, two_workers = (_median(runs[n]) for n in targets)
+    medians = {name: _median(r) for name, r in runs.items()}
+    direct, proxied, two_workers = (
+        medians[n] for n in ("upstream_direct", "proxy", "proxy_workers2")
+    )
+    with_redis = medians.get("proxy_workers2_redis")
     result.data = {
         "tool": tool,
         "rounds": rounds,
@@ -208,32 +294,52 @@ def run(quick: bool, load: str = "auto") -> Result:
         "proxy_workers2": two_workers,
         "upstream_direct": direct,
     }
-    result.rows = [
-        [label, proxied[k], direct[k], ratio(proxied[k], direct[k]), two_workers[k]]
-        for label, k in (
-            ("req/s", "rps"),
-            ("p50 ms", "p50_ms"),
-            ("p99 ms", "p99_ms"),
-            ("server CPU ms per request", "cpu_ms_per_request"),
-        )
-    ]
+    if with_redis is not None:
+        answered = sum(r["n"] for r in runs["proxy_workers2_redis"])
+        result.data["proxy_workers2_redis"] = with_redis
+        result.data["redis_x_workers2"] = ratio(with_redis["rps"], two_workers["rps"])
+        result.data["redis_server_cpu_ms_per_request"] = redis_cpu * 1000 / max(1, answered)
+    if with_redis is not None:
+        result.columns = [*result.columns, "proxy --workers 2 + Redis"]
+    result.rows = []
+    for label, k in (
+        ("req/s", "rps"),
+        ("p50 ms", "p50_ms"),
+        ("p99 ms", "p99_ms"),
+        ("server CPU ms per request", "cpu_ms_per_request"),
+    ):
+        row = [label, proxied[k], direct[k], ratio(proxied[k], direct[k]), two_workers[k]]
+        result.rows.append(row + ([with_redis[k]] if with_redis is not None else []))
+    blank = [None] * (len(result.columns) - 2)
     result.rows += [
-        ["startup s (spawn to first answer)", startup, None, None, None],
-        ["RSS idle MiB", idle, None, None, None],
-        ["RSS after load MiB", after, None, None, None],
+        ["startup s (spawn to first answer)", startup, *blank],
+        ["RSS idle MiB", idle, *blank],
+        ["RSS after load MiB", after, *blank],
     ]
     generator = (
         f"wrk -t{THREADS} -c{CONNECTIONS} -d{1 if quick else 10}s (Lua POST body)"
         if tool == "wrk"
         else "aiohttp (benchmarks/http_load.py; shares the CPU with the servers)"
     )
+    variants = "direct, 1 worker, 2 workers" + (", 2 workers + Redis" if with_redis else "")
     result.notes.append(
-        f"Load: {generator}; {rounds} alternating round(s) of direct, 1 worker, 2 workers; "
-        "medians. Server CPU is the process tree's (fake NIM for the floor) from /proc."
+        f"Load: {generator}; {rounds} alternating round(s) of {variants}; medians. Server CPU "
+        "is the process tree's (fake NIM for the floor) from /proc."
     )
+    if with_redis is not None:
+        result.notes.append(
+            f"2 workers + Redis: `router_settings.redis_url` to a redis-server of this run, "
+            f"load with a key of rpm {RPM:,} (never reached: each request pays for the shared "
+            f"window, one Lua call); --workers 2 + Redis is "
+            f"{result.data['redis_x_workers2']:.2f}x --workers 2 in req/s; redis-server used "
+            f"{result.data['redis_server_cpu_ms_per_request']:.3f} ms CPU per request "
+            "besides the proxy's."
+        )
+    else:
+        result.notes.append(f"2 workers + Redis not measured: {no_redis}.")
     before, after_ = (" / ".join(f"{x:.2f}" for x in la) for la in (load_before, load_after))
     result.notes.append(f"Load average (1/5/15 min) before: {before}; after: {after_}.")
-    for name, m in (("proxy", proxied), ("proxy --workers 2", two_workers)):
+    for name, m in medians.items():
         if m["errors"]:
             result.notes.append(f"{m['errors']} {name} answers were not 200.")
     return result

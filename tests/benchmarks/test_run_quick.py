@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from benchmarks.scenarios.proxy import redis_missing
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -42,7 +44,10 @@ def test_quick_run_emits_valid_json(tmp_path):
     proxy = scenarios["proxy"]["data"]
     if scenarios["proxy"]["skipped"] is None:  # wrk when installed, else the aiohttp fallback
         assert proxy["tool"] in {"wrk", "aiohttp"}
-        for target in ("upstream_direct", "proxy", "proxy_workers2"):
+        targets = ["upstream_direct", "proxy", "proxy_workers2"]
+        if redis_missing() is None:  # the Redis variant runs wherever redis-server does
+            targets.append("proxy_workers2_redis")
+        for target in targets:
             assert proxy[target]["n"] > 0 and proxy[target]["cpu_ms_per_request"] > 0, target
     assert {t["figure"] for t in payload["targets"]} >= {
         "sync per-call mean, x bare httpx",

@@ -95,4 +95,6 @@ def test_profile_layers_go_to_the_deepest_owner():
     assert layer(stack) == SERIAL
     assert serial_detail(stack) == "json encode for: the proxy's answer (asgi.dumps)"
     load = "load_json (rerankit_proxy/protocol.py:198);JSONDecoder.raw_decode (json/decoder.py:353)"
-    assert serial_detail(f"{ROOT};{load}".split(";")).startswith("json decode for: request parsing")
+    assert serial_detail(f"{ROOT};{load}".split(";")) == (
+        "json decode for: the caller's body (protocol.load_json)"
+    )

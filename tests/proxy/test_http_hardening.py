@@ -236,6 +236,22 @@ def test_stalled_body_is_answered_408_and_closed(proxy):
     still_serves(proxy)
 
 
+def test_bodies_whole_with_their_head_late_or_pipelined_are_all_read(proxy):
+    # A body that came whole with its head is read without the body timer (the HTTP
+    # layer marks it); one whose end comes later is timed; pipelined ones are each marked
+    # in their own scope.
+    request = post(RERANK)
+    with Raw(proxy) as sock:
+        sock.send(request[:-5])
+        time.sleep(0.05)
+        sock.send(request[-5:])
+        assert sock.answer()[0] == 200
+        sock.send(request + request)
+        for _ in range(2):
+            status, _, body = sock.answer()
+            assert status == 200 and json.loads(body)["results"][0]["index"] == 1
+
+
 def test_answer_without_reading_the_body_closes_the_connection(proxy):
     unauthorized = post(RERANK).replace(MASTER.encode(), b"sk-wrong-key-000")
     with Raw(proxy) as sock:
@@ -411,6 +427,8 @@ def test_the_uvicorn_seam_is_where_http_guard_expects_it():
         assert f"{attribute} =" in init or f"{attribute}:" in init, attribute
     cycle = inspect.getsource(RequestResponseCycle.__init__)
     assert "self.keep_alive" in cycle and "self.response_complete" in cycle
+    assert "self.scope = scope" in cycle  # the app's scope, marked by on_message_complete
+    assert "self.scope = {" in inspect.getsource(HttpToolsProtocol.on_message_begin)
     assert issubclass(GuardedHttpToolsProtocol, HttpToolsProtocol)
 
 

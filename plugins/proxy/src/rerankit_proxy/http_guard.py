@@ -35,7 +35,7 @@ from uvicorn.config import Config
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.server import ServerState
 
-from .asgi import error_body
+from .asgi import BODY_RECEIVED, error_body
 from .metrics import HTTP_REFUSED
 from .server_settings import ServerSettings
 
@@ -234,6 +234,11 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         super().on_headers_complete()
 
     def on_message_complete(self) -> None:
+        cycle = self.cycle
+        if cycle is not None and cycle.scope is self.scope and not cycle.response_complete:
+            # The body is whole before (or while) the app reads it: read_body need not
+            # time its arrival.
+            self.scope[BODY_RECEIVED] = True  # type: ignore[literal-required]
         super().on_message_complete()
         self._awaiting_head = True
         self._in_message = False

@@ -305,6 +305,18 @@ def test_redis_url_in_router_settings(tmp_path):
     assert "s3cret-pw" not in repr(config) and "s3cret-pw" not in redis.description
 
 
+def test_redis_timeout_defaults_above_event_loop_lag_and_can_be_set(tmp_path):
+    # 0.1 s made a healthy Redis count as down under full load (the wait includes the
+    # event loop's lag): the default leaves room for it, and the file may set its own.
+    url = BM25_ONLY + "router_settings: {redis_url: 'redis://x'%s}"
+    default = load(tmp_path, url % "", environ={}).redis
+    assert default is not None and default.timeout == 0.5
+    given = load(tmp_path, url % ", redis_timeout: 0.25", environ={}).redis
+    assert given is not None and given.timeout == 0.25
+    host = load(tmp_path, BM25_ONLY + "router_settings: {redis_host: h, redis_timeout: 2}").redis
+    assert host is not None and (host.host, host.timeout) == ("h", 2.0)
+
+
 def test_gateway_redis_host_port_password_from_the_environment(tmp_path):
     config = load(
         tmp_path,
@@ -358,6 +370,11 @@ def test_a_bad_rerankit_redis_url_is_named_at_start_up(tmp_path, monkeypatch):
         ("{redis_port: 6379}", ["redis_port", "without redis_host"]),
         ("{redis_host: x, redis_port: 0}", ["redis_port", ">= 1"]),
         ("{redis_host: os.environ/NOT_SET_ANYWHERE}", ["redis_host", "NOT_SET_ANYWHERE"]),
+        ("{redis_timeout: 0.5}", ["redis_timeout", "without redis_host"]),
+        ("{redis_url: 'redis://:pw-secret@x', redis_timeout: 0}", ["redis_timeout", ">= 0.001"]),
+        ("{redis_url: 'redis://:pw-secret@x', redis_timeout: 60}", ["redis_timeout", "at most"]),
+        ("{redis_url: 'redis://:pw-secret@x', redis_timeout: .nan}", ["redis_timeout"]),
+        ("{redis_host: x, redis_timeout: fast}", ["redis_timeout"]),
     ],
 )
 def test_bad_redis_settings_are_refused_without_repeating_the_password(tmp_path, settings, needles):

@@ -141,8 +141,11 @@ class RedisSettings:
     username: str | None = None
     password: str | None = field(default=None, repr=False)
     ssl: bool = False
-    #: Seconds to connect and to wait for an answer before Redis counts as down.
-    timeout: float = 0.1
+    #: Seconds to connect and to wait for an answer before Redis counts as down
+    #: (`router_settings.redis_timeout`). Not shorter: the wait includes the event loop's
+    #: own lag, which under full load reaches a tenth of a second, and a timeout there
+    #: would make a healthy Redis count as down and the limits per process.
+    timeout: float = 0.5
 
     @property
     def description(self) -> str:

@@ -74,7 +74,9 @@ _IGNORED_PARAMS = frozenset(
 _REFUSED_LIMITS = ("rpm", "tpm")
 #: The environment variable naming the shared Redis when the file does not.
 ENV_REDIS_URL = "RERANKIT_REDIS_URL"
-_REDIS_FIELDS = ("redis_url", "redis_host", "redis_port", "redis_password")
+#: Longest `router_settings.redis_timeout` accepted, in seconds.
+MAX_REDIS_TIMEOUT = 5.0
+_REDIS_FIELDS = ("redis_url", "redis_host", "redis_port", "redis_password", "redis_timeout")
 _MIN_KEY_LENGTH = 8
 #: Gateway `general_settings` that restrict who gets in: ignoring one would let in callers
 #: the file meant to keep out, so they stop start-up instead of being warned about.
@@ -317,10 +319,12 @@ class ConfigReader:
                 "is set together with redis_host.",
                 "Give either redis_url or redis_host/redis_port/redis_password.",
             )
+        timeout = data.get("redis_timeout")
         if url is not None:
-            return self.redis_url(f"{where}.redis_url", url)
+            settings = self.redis_url(f"{where}.redis_url", url)
+            return self.redis_timeout(where, settings, timeout)
         if host is None:
-            for part in ("redis_port", "redis_password"):
+            for part in ("redis_port", "redis_password", "redis_timeout"):
                 if data.get(part) is not None:
                     raise self.error(f"{where}.{part}", "is set without redis_host.")
             return None
@@ -336,7 +340,22 @@ class ConfigReader:
         )
         if not 1 <= settings.port <= 65535:
             raise self.error(f"{where}.redis_port", f"must be 1..65535, got {port!r}.")
-        return self.needs_redis_py(f"{where}.redis_host", settings)
+        return self.redis_timeout(
+            where, self.needs_redis_py(f"{where}.redis_host", settings), timeout
+        )
+
+    def redis_timeout(self, where: str, settings: RedisSettings, value: Any) -> RedisSettings:
+        """`settings` with `router_settings.redis_timeout` (seconds) when it is given."""
+        if value is None:
+            return settings
+        seconds = self.number(f"{where}.redis_timeout", value, minimum=0.001)
+        if seconds > MAX_REDIS_TIMEOUT:
+            raise self.error(
+                f"{where}.redis_timeout",
+                f"must be at most {MAX_REDIS_TIMEOUT:g} s, got {value!r}.",
+                "A Redis slower than that is down: calls should fall back, not wait.",
+            )
+        return replace(settings, timeout=seconds)
 
     def needs_redis_py(self, where: str, settings: RedisSettings) -> RedisSettings:
         """`settings`, once redis-py's asyncio client is known to be importable."""

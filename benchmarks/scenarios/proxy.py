@@ -27,7 +27,6 @@ import importlib.util
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -45,6 +44,7 @@ from benchmarks.report import Result
 from benchmarks.upstream import ROOT, UpstreamProcess, free_port
 from benchmarks.workload import MODEL, NIM_PATH, QUERY, documents, nim_body, nim_headers, ratio
 from benchmarks.wrk import ensure_wrk, run_wrk, tree_cpu_seconds
+from tests.fakes.redis_server import RedisServer, start_redis
 
 MASTER_KEY = "sk-bench-0123456789abcdef0123456789abcdef"
 #: The Redis variant's key: an rpm no run reaches, so the window is paid for, never hit.
@@ -90,39 +90,6 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
-
-
-class _Redis:
-    """A redis-server of this run on a free loopback port, without persistence."""
-
-    def __init__(self, directory: Path) -> None:
-        binary = shutil.which("redis-server")
-        assert binary is not None
-        self.port = free_port()
-        self.process = subprocess.Popen(
-            [
-                binary,
-                *("--port", str(self.port), "--bind", "127.0.0.1", "--save", ""),
-                *("--appendonly", "no", "--dir", str(directory), "--loglevel", "warning"),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as sock:
-                    sock.sendall(b"PING\r\n")
-                    if sock.recv(16).startswith(b"+PONG"):
-                        return
-            except OSError:
-                time.sleep(0.02)
-        _stop(self.process)
-        raise RuntimeError(f"redis-server did not answer on port {self.port} within 10 s")
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
 
 
 def redis_missing() -> str | None:
@@ -204,7 +171,7 @@ def run(quick: bool, load: str = "auto") -> Result:
     no_redis = redis_missing()
     load_before = os.getloadavg()
     servers: list[subprocess.Popen[bytes]] = []
-    redis: _Redis | None = None
+    redis: RedisServer | None = None
     redis_cpu = 0.0
     with UpstreamProcess() as upstream, tempfile.TemporaryDirectory() as tmp:
         assert upstream.process is not None
@@ -237,7 +204,7 @@ def run(quick: bool, load: str = "auto") -> Result:
             }
             warm = [(url1, auth), (url2, auth)]
             if no_redis is None:
-                redis = _Redis(Path(tmp))
+                redis = start_redis(Path(tmp) / "redis")
                 shared = _config(Path(tmp) / "shared.yaml", upstream.url, redis.url)
                 port3 = free_port()
                 url3 = f"http://127.0.0.1:{port3}/v2/rerank"
@@ -270,7 +237,7 @@ def run(quick: bool, load: str = "auto") -> Result:
             for process in servers:
                 _stop(process)
             if redis is not None:
-                _stop(redis.process)
+                redis.stop()
     load_after = os.getloadavg()
     medians = {name: _median(r) for name, r in runs.items()}
     direct, proxied, two_workers = (

@@ -32,6 +32,7 @@ from .asgi import (
     has_body,
     json_reply,
     loggable_path,
+    rate_limited,
     read_body,
 )
 from .auth import KeyStore
@@ -243,12 +244,10 @@ class ProxyApp:
         if wait is False:
             wait = self.limiter.acquire(caller.digest, caller.rpm)
         if wait is not None:
-            raise ApiError(
-                429,
-                "rate_limit_error",
+            raise rate_limited(
                 f"Key {caller.name!r} is over its limit of {caller.rpm} requests per minute.",
-                code="key_rate_limited",
-                headers=[(b"retry-after", str(max(1, round(wait + 0.5))).encode())],
+                "key_rate_limited",
+                wait,
             )
 
     async def read_body(self, exchange: Exchange) -> bytes:

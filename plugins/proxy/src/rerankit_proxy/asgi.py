@@ -38,6 +38,7 @@ __all__ = [
     "loggable_path",
     "has_body",
     "BODY_RECEIVED",
+    "rate_limited",
 ]
 
 logger = logging.getLogger("rerankit.proxy")
@@ -94,6 +95,18 @@ class ApiError(Exception):
     def body(self) -> bytes:
         """The JSON error body."""
         return error_body(self.message, self.type, self.code)
+
+
+def rate_limited(message: str, code: str, wait: float) -> ApiError:
+    """A 429 telling the caller to come back after `wait` seconds (`Retry-After`, whole
+    seconds, at least 1)."""
+    return ApiError(
+        429,
+        "rate_limit_error",
+        message,
+        code=code,
+        headers=[(b"retry-after", str(max(1, round(wait + 0.5))).encode())],
+    )
 
 
 def error_body(message: str, type: str, code: str) -> bytes:

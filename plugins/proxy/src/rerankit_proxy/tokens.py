@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from .asgi import ApiError
+from .asgi import rate_limited
 from .auth import Caller
 from .shared import SharedState
 
@@ -134,12 +134,10 @@ class KeyTokens:
         if wait is False:
             wait = self.local.wait(caller.digest, caller.tpm)
         if wait is not None:
-            raise ApiError(
-                429,
-                "rate_limit_error",
+            raise rate_limited(
                 f"Key {caller.name!r} used its {caller.tpm} tokens of this minute.",
-                code="key_token_limited",
-                headers=[(b"retry-after", str(max(1, round(wait + 0.5))).encode())],
+                "key_token_limited",
+                wait,
             )
 
     async def add(self, caller: Caller | None, tokens: int) -> None:

@@ -304,12 +304,15 @@ class AiohttpSender(HttpxAsyncSender):
         client: Any = self.client  # an `_transport.AiohttpClient`
         body, headers = _body(request, headers)
         try:
+            # No per-operation timeouts: the client's `asyncio.timeout` already ends the
+            # exchange at the call's deadline, and aiohttp's own would only add a timer per
+            # request and per piece read that never fires first.
             status, found, content = await client.send_json(
                 request.method,
                 request.url,
                 None,
                 headers,
-                None if remaining is None else max(remaining, 0.001),
+                None,
                 self.max_bytes,
                 content=body,
             )

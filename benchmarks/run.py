@@ -109,9 +109,9 @@ def evaluate_targets(results: dict[str, Result]) -> list[dict[str, Any]]:
     arerank_aio = get("async", at16, "rerankit.arerank", "x_aiohttp")
     return [
         target("import rerankit + resolve, x import httpx", "<= 1.5", resolve, lambda x: x <= 1.5),
-        target("sync per-call mean, x bare httpx", "<= 1.15", sync_mean, lambda x: x <= 1.15),
+        target("sync per-call mean, x bare httpx", "<= 1.10", sync_mean, lambda x: x <= 1.10),
         target("async req/s at 16, x bare httpx.AsyncClient", ">= 3", arerank, lambda x: x >= 3),
-        target("async req/s at 16, x bare aiohttp", ">= 0.6", arerank_aio, lambda x: x >= 0.6),
+        target("async req/s at 16, x bare aiohttp", ">= 0.8", arerank_aio, lambda x: x >= 0.8),
         target(
             "proxy req/s at 32, x upstream direct",
             ">= 0.30",

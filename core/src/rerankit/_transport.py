@@ -245,7 +245,9 @@ class AiohttpClient(httpx.AsyncClient):
                 proxy=self._proxy,
                 allow_redirects=False,  # httpx does not follow redirects by default either
                 auto_decompress=False,  # decoded within the limit below (or by httpx)
-                timeout=aiohttp.ClientTimeout(connect=pool, sock_connect=connect, sock_read=read),
+                timeout=_no_timeout(aiohttp)
+                if pool is None and connect is None and read is None
+                else aiohttp.ClientTimeout(connect=pool, sock_connect=connect, sock_read=read),
             ) as answer:
                 reader = None
                 if max_bytes is not None:
@@ -264,6 +266,17 @@ class AiohttpClient(httpx.AsyncClient):
         except ValueError as exc:  # aiohttp's refusal of a request it cannot send as given
             raise httpx.UnsupportedProtocol(str(exc)) from exc
         return answer.status, answer.raw_headers, body
+
+
+_NO_TIMEOUT: Any = None
+
+
+def _no_timeout(aiohttp: Any) -> Any:
+    """aiohttp's "no timeout at all", made once (no timer is scheduled for the request)."""
+    global _NO_TIMEOUT
+    if _NO_TIMEOUT is None:
+        _NO_TIMEOUT = aiohttp.ClientTimeout(total=None, connect=None, sock_connect=None)
+    return _NO_TIMEOUT
 
 
 def _transport_error(exc: BaseException) -> httpx.TransportError:

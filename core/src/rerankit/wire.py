@@ -7,12 +7,13 @@ depend on the HTTP library or its version. The clients turn these into httpx cal
 
 from __future__ import annotations
 
-import json as _json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
+
+from ._json import decode
 
 __all__ = [
     "HttpRequest",
@@ -109,8 +110,9 @@ class HttpResponse:
         return self.content.decode("utf-8", errors="replace")
 
     def json(self) -> Any:
-        """The body parsed as JSON; raises `ValueError` when it is not JSON."""
-        return _json.loads(self.content)
+        """The body parsed as JSON (as `json.loads` parses it, faster with orjson installed);
+        raises `ValueError` when it is not JSON."""
+        return decode(self.content)
 
     def __repr__(self) -> str:
         return f"HttpResponse(status_code={self.status_code}, bytes={len(self.content)})"

@@ -80,11 +80,17 @@ class NvidiaNimProvider(HttpProvider):
         rankings = body.get("rankings") if isinstance(body, dict) else None
         if not isinstance(rankings, list):
             raise self._invalid(request, response, "no 'rankings' list in the answer")
-        scores: list[tuple[int, float]] = []
-        for item in rankings:
-            if not isinstance(item, dict) or "index" not in item or "logit" not in item:
-                raise self._invalid(request, response, f"ranking entry {item!r} lacks index/logit")
-            scores.append((item["index"], item["logit"]))
+        try:  # the common answer in one comprehension; the loop below words what is wrong
+            scores = [(item["index"], item["logit"]) for item in rankings if type(item) is dict]
+        except KeyError:
+            scores = []
+        if len(scores) != len(rankings):
+            for item in rankings:
+                if not isinstance(item, dict) or "index" not in item or "logit" not in item:
+                    raise self._invalid(
+                        request, response, f"ranking entry {item!r} lacks index/logit"
+                    )
+            scores = [(item["index"], item["logit"]) for item in rankings]
         usage = body.get("usage")
         return Ranking(scores, usage=usage if isinstance(usage, dict) else None)
 

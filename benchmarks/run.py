@@ -45,7 +45,7 @@ SCENARIOS: dict[str, Callable[[argparse.Namespace], Result]] = {
     "async": lambda a: async_throughput.run(a.quick),
     "large": lambda a: large_sets.run(a.quick),
     "proxy": lambda a: proxy.run(a.quick, load=a.load),
-    "peers": lambda a: peers.run(a.quick, install=a.install_peers),
+    "peers": lambda a: peers.run(a.quick, install=a.install_peers, load=a.load),
     "onnx": lambda a: onnx_inference.run(a.quick),
     "bm25": lambda a: bm25_peers.run(a.quick),
 }

@@ -4,7 +4,8 @@ litellm is never a dependency of rerankit: `run.py --install-peers` creates
 benchmarks/.peers-venv and installs `litellm[proxy]` there; without that venv this
 scenario is skipped. The SDK figures come from `peers_worker.py` run by the venv's
 interpreter (floors measured with that same interpreter); the proxy is started from the
-venv and loaded by the same load generator as rerankit's proxy.
+venv and loaded by the same load generator as rerankit's proxy (`proxy.choose_tool`: wrk
+where it is installed), with its CPU per request counted the same way.
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.http_load import load, rss_mib
+from benchmarks.http_load import rss_mib
 from benchmarks.report import Result
+from benchmarks.scenarios.proxy import choose_tool, measure
 from benchmarks.upstream import ROOT, UpstreamProcess, free_port, wait_for_port
 from benchmarks.workload import MODEL, NIM_PATH, QUERY, documents, nim_body, nim_headers, ratio
 
@@ -43,7 +45,7 @@ def install() -> None:
         subprocess.run([str(PYTHON), "-m", "pip", "install", "-q", PEER], check=True)
 
 
-def proxy(upstream: str, quick: bool) -> dict[str, Any]:
+def proxy(upstream: str, quick: bool, tool: str) -> dict[str, Any]:
     """Start litellm's proxy on the upstream; startup, RSS idle/after load, load at 32."""
     config = (
         "model_list:\n"
@@ -71,13 +73,9 @@ def proxy(upstream: str, quick: bool) -> dict[str, Any]:
             time.sleep(1.0)
             idle = rss_mib(process.pid)
             body = {"model": "nvidia-rerank", "query": QUERY, "documents": documents(20)}
-            measured = load(
-                f"http://127.0.0.1:{port}/rerank",
-                body,
-                {"Authorization": f"Bearer {MASTER_KEY}"},
-                concurrency=32,
-                calls=40 if quick else 600,
-            )
+            url = f"http://127.0.0.1:{port}/rerank"
+            auth = {"Authorization": f"Bearer {MASTER_KEY}"}
+            measured = measure(tool, quick, url, body, auth, process.pid)
             after = rss_mib(process.pid)
         finally:
             process.terminate()
@@ -89,7 +87,7 @@ def proxy(upstream: str, quick: bool) -> dict[str, Any]:
     return {"startup_s": startup, "rss_idle_mib": idle, "rss_after_mib": after, **measured}
 
 
-def run(quick: bool, install: bool) -> Result:
+def run(quick: bool, install: bool, load: str = "auto") -> Result:
     """litellm's SDK (import, sync, async at 16) and proxy, each beside its floor."""
     result = Result(
         scenario="peers",
@@ -101,7 +99,9 @@ def run(quick: bool, install: bool) -> Result:
     if not PYTHON.exists():
         result.skipped = "no benchmarks/.peers-venv: run with --install-peers to measure litellm."
         return result
+    tool = choose_tool(load, quick)
     with UpstreamProcess() as upstream:
+        assert upstream.process is not None
         worker = subprocess.run(
             [str(PYTHON), str(ROOT / "benchmarks" / "peers_worker.py"), "--upstream", upstream.url]
             + (["--quick"] if quick else []),
@@ -111,14 +111,11 @@ def run(quick: bool, install: bool) -> Result:
             check=True,
         )
         sdk = json.loads(worker.stdout.strip().splitlines()[-1])
-        direct = load(
-            upstream.url + NIM_PATH,
-            nim_body(QUERY, documents(20)),
-            nim_headers(),
-            concurrency=32,
-            calls=100 if quick else 3000,
+        body = nim_body(QUERY, documents(20))
+        direct = measure(
+            tool, quick, upstream.url + NIM_PATH, body, nim_headers(), upstream.process.pid
         )
-        gateway = proxy(upstream.url, quick)
+        gateway = proxy(upstream.url, quick, tool)
     gateway["x_direct"] = ratio(gateway["rps"], direct["rps"])
     result.data = {**sdk, "proxy": gateway, "upstream_direct": direct}
     imp, syn, a16 = sdk["import"], sdk["sync"], sdk["async16"]
@@ -155,10 +152,20 @@ def run(quick: bool, install: bool) -> Result:
         ],
         ["proxy p50 ms at 32", gateway["p50_ms"], direct["p50_ms"], None],
         ["proxy p99 ms at 32", gateway["p99_ms"], direct["p99_ms"], None],
+        [
+            "proxy server CPU ms per request",
+            gateway["cpu_ms_per_request"],
+            direct["cpu_ms_per_request"],
+            ratio(gateway["cpu_ms_per_request"], direct["cpu_ms_per_request"]),
+        ],
         ["proxy startup s", gateway["startup_s"], None, None],
         ["proxy RSS idle MiB", gateway["rss_idle_mib"], None, None],
         ["proxy RSS after load MiB", gateway["rss_after_mib"], None, None],
     ]
+    how = f"wrk -t2 -c32 -d{1 if quick else 10}s" if tool == "wrk" else "aiohttp, 32 at a time"
+    result.notes.append(
+        f"Proxy load: {how}, the same tool and CPU count as rerankit's proxy scenario."
+    )
     if gateway["errors"]:
         result.notes.append(f"{gateway['errors']} litellm proxy answers were not 200.")
     return result

@@ -22,7 +22,7 @@ from typing import Any
 
 from benchmarks.http_load import rss_mib
 from benchmarks.report import Result
-from benchmarks.scenarios.proxy import choose_tool, measure
+from benchmarks.scenarios.proxy import choose_tool, measure_load
 from benchmarks.upstream import ROOT, UpstreamProcess, free_port, wait_for_port
 from benchmarks.workload import MODEL, NIM_PATH, QUERY, documents, nim_body, nim_headers, ratio
 
@@ -75,7 +75,7 @@ def proxy(upstream: str, quick: bool, tool: str) -> dict[str, Any]:
             body = {"model": "nvidia-rerank", "query": QUERY, "documents": documents(20)}
             url = f"http://127.0.0.1:{port}/rerank"
             auth = {"Authorization": f"Bearer {MASTER_KEY}"}
-            measured = measure(tool, quick, url, body, auth, process.pid)
+            measured = measure_load(tool, quick, url, body, auth, process.pid)
             after = rss_mib(process.pid)
         finally:
             process.terminate()
@@ -112,7 +112,7 @@ def run(quick: bool, install: bool, load: str = "auto") -> Result:
         )
         sdk = json.loads(worker.stdout.strip().splitlines()[-1])
         body = nim_body(QUERY, documents(20))
-        direct = measure(
+        direct = measure_load(
             tool, quick, upstream.url + NIM_PATH, body, nim_headers(), upstream.process.pid
         )
         gateway = proxy(upstream.url, quick, tool)

@@ -126,7 +126,7 @@ def choose_tool(requested: str, quick: bool) -> str:
     return "aiohttp"
 
 
-def measure(
+def measure_load(
     tool: str, quick: bool, url: str, body: dict, headers: dict[str, str], pid: int
 ) -> dict[str, Any]:
     """One load run against `url`, with the CPU used meanwhile by `pid`'s process tree."""
@@ -191,7 +191,7 @@ def run(quick: bool, load: str = "auto") -> Result:
             servers.append(two)
             _first_answer(url2, body, two, timeout=60)
             targets: dict[str, Callable[[], dict[str, Any]]] = {
-                "upstream_direct": lambda: measure(
+                "upstream_direct": lambda: measure_load(
                     tool,
                     quick,
                     upstream.url + NIM_PATH,
@@ -199,8 +199,8 @@ def run(quick: bool, load: str = "auto") -> Result:
                     nim_headers(),
                     upstream.process.pid,  # type: ignore[union-attr]
                 ),
-                "proxy": lambda: measure(tool, quick, url1, body, auth, one.pid),
-                "proxy_workers2": lambda: measure(tool, quick, url2, body, auth, two.pid),
+                "proxy": lambda: measure_load(tool, quick, url1, body, auth, one.pid),
+                "proxy_workers2": lambda: measure_load(tool, quick, url2, body, auth, two.pid),
             }
             warm = [(url1, auth), (url2, auth)]
             if no_redis is None:
@@ -211,7 +211,7 @@ def run(quick: bool, load: str = "auto") -> Result:
                 three = _serve(shared, port3, 2)
                 servers.append(three)
                 _first_answer(url3, body, three, timeout=60, key=RPM_KEY)
-                targets["proxy_workers2_redis"] = lambda: measure(
+                targets["proxy_workers2_redis"] = lambda: measure_load(
                     tool, quick, url3, body, rpm_auth, three.pid
                 )
                 warm.append((url3, rpm_auth))

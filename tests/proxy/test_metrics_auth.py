@@ -21,6 +21,9 @@ def config(**general: object) -> dict:
 
 def test_metrics_need_the_master_key_by_default(proxy):
     assert httpx.get(f"{proxy.url}/metrics").status_code == 401
+    auth = {"Authorization": f"Bearer {MASTER}"}
+    paths = httpx.get(f"{proxy.url}/openapi.json", headers=auth).json()["paths"]
+    assert paths["/metrics"]["get"].get("security") != []
     r = httpx.get(f"{proxy.url}/metrics", headers={"Authorization": f"Bearer {MASTER}"})
     assert r.status_code == 200
     assert "rerankit_proxy_requests_total" in r.text
@@ -38,6 +41,11 @@ def test_metrics_auth_false_opens_metrics_only(tmp_path):
         # nothing else opens with it
         assert httpx.post(f"{process.url}/v2/rerank", json=BODY).status_code == 401
         assert httpx.get(f"{process.url}/health").status_code == 401
+        # and the OpenAPI document says so: /metrics without security, the rest unchanged
+        auth = {"Authorization": f"Bearer {MASTER}"}
+        paths = httpx.get(f"{process.url}/openapi.json", headers=auth).json()["paths"]
+        assert paths["/metrics"]["get"]["security"] == []
+        assert "security" not in paths["/v2/rerank"]["post"]  # the document's default: bearer
     finally:
         process.stop()
     assert "GET /metrics needs no key" not in process.log()  # loopback: no warning

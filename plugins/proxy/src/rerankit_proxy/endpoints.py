@@ -212,13 +212,14 @@ async def metrics(app: ProxyApp, exchange: Exchange) -> Reply:
 
 
 async def openapi(app: ProxyApp, exchange: Exchange) -> Reply:
-    """`GET /openapi.json`: generated from `ROUTES` and the request definitions."""
-    return app.json_reply(_openapi(app.config.limits))
+    """`GET /openapi.json`: generated from the app's routes (`ROUTES`, or as the server
+    set them: a public `/metrics`) and the request definitions."""
+    return app.json_reply(_openapi(tuple(app.routes.items()), app.config.limits))
 
 
 @cache
-def _openapi(limits: Limits) -> dict[str, Any]:
-    return openapi_document(ROUTES, limits)
+def _openapi(routes: tuple[tuple[str, Route], ...], limits: Limits) -> dict[str, Any]:
+    return openapi_document(dict(routes), limits)
 
 
 def _routes() -> dict[str, Route]:

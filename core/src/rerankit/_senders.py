@@ -159,6 +159,24 @@ def _body(
     return content, {**headers, "content-type": "application/json"}
 
 
+def _build(
+    client: httpx.Client | httpx.AsyncClient,
+    request: HttpRequest,
+    headers: Mapping[str, str],
+    remaining: float | None,
+    per_operation: Any,
+) -> httpx.Request:
+    """The httpx request to send: its body encoded once (`_body`), its timeout capped."""
+    content, headers = _body(request, headers)
+    return client.build_request(
+        request.method,
+        request.url,
+        headers=headers,
+        content=content,
+        timeout=_timeout(remaining, per_operation),
+    )
+
+
 def _wire(status: int, headers: httpx.Headers, content: bytes) -> HttpResponse:
     # httpx's `items()` already gives lower-cased names, repeats joined by ", ".
     return HttpResponse(status_code=status, headers=dict(headers.items()), content=content)
@@ -186,14 +204,7 @@ class HttpxSender:
         interruptible: bool,
     ) -> HttpResponse:
         client = self.client
-        content, headers = _body(request, headers)
-        built = client.build_request(
-            request.method,
-            request.url,
-            headers=headers,
-            content=content,
-            timeout=_timeout(remaining, per_operation),
-        )
+        built = _build(client, request, headers, remaining, per_operation)
         try:
             with deadline_scope(deadline_at):
                 response = client.send(built, stream=True)
@@ -250,14 +261,7 @@ class HttpxAsyncSender:
         per_operation: Any,
     ) -> HttpResponse:
         client = self.client
-        content, headers = _body(request, headers)
-        built = client.build_request(
-            request.method,
-            request.url,
-            headers=headers,
-            content=content,
-            timeout=_timeout(remaining, per_operation),
-        )
+        built = _build(client, request, headers, remaining, per_operation)
         try:
             response = await client.send(built, stream=True)
             try:
@@ -269,7 +273,7 @@ class HttpxAsyncSender:
         return _wire(response.status_code, response.headers, content)
 
     async def _read(self, response: httpx.Response) -> bytes:
-        """The body, decoded within `max_bytes` (see `_body`)."""
+        """The body, decoded within `max_bytes` (as `HttpxSender._read`)."""
         if response.is_stream_consumed:  # an in-process transport answered with bytes
             return read_content(response.content, self.max_bytes)
         found = response.headers

@@ -8,8 +8,9 @@ the least any client must do.
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 from benchmarks.workload import API_KEY, MODEL, NIM_PATH, QUERY, nim_body, nim_headers
@@ -94,6 +95,40 @@ async def rerankit_arerank(base: str, docs: list[str]) -> AsyncIterator[Call]:
         await shared_async_client().aclose()
 
 
+@contextmanager
+def forced_transport(variable: str, value: str) -> Iterator[None]:
+    """`variable` set to `value` meanwhile: a client made and first called inside keeps it.
+
+    rerankit reads `RERANKIT_ASYNC_TRANSPORT` / `RERANKIT_SYNC_TRANSPORT` when a client
+    makes its sender, on its first call.
+    """
+    before = os.environ.get(variable)
+    os.environ[variable] = value
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ[variable]
+        else:
+            os.environ[variable] = before
+
+
+@asynccontextmanager
+async def rerankit_aiohttp(base: str, docs: list[str]) -> AsyncIterator[Call]:
+    """`rerankit.AsyncClient` on aiohttp, the transport it used before its own HTTP/1.1
+    client: its overhead over the bare aiohttp session's own machinery."""
+    import rerankit
+
+    async with rerankit.AsyncClient() as client:
+
+        async def call() -> Any:
+            return await client.rerank(MODEL, QUERY, docs, api_base=base, api_key=API_KEY)
+
+        with forced_transport("RERANKIT_ASYNC_TRANSPORT", "aiohttp"):
+            await call()
+        yield call
+
+
 @asynccontextmanager
 async def rerankit_httpcore(base: str, docs: list[str]) -> AsyncIterator[Call]:
     """`rerankit.AsyncClient` forced onto httpx's own transport (httpcore)."""
@@ -116,5 +151,6 @@ ASYNC_CLIENTS: dict[str, tuple[Factory, str]] = {
     "httpx + httpx-aiohttp transport": (httpx_aiohttp, "httpx_aiohttp"),
     "httpx2.AsyncClient": (httpx2_client, "httpx2"),
     "rerankit.arerank": (rerankit_arerank, "rerankit"),
+    "rerankit.AsyncClient on aiohttp": (rerankit_aiohttp, "aiohttp"),
     "rerankit.AsyncClient on httpcore": (rerankit_httpcore, "rerankit"),
 }

@@ -107,11 +107,26 @@ def evaluate_targets(results: dict[str, Result]) -> list[dict[str, Any]]:
     at16 = "16"
     arerank = get("async", at16, "rerankit.arerank", "x_httpx")
     arerank_aio = get("async", at16, "rerankit.arerank", "x_aiohttp")
+    # The same calls on the library the floor uses (rerankit's overhead over its transport).
+    sync_on_httpx = get("sync", sync_call.ON_HTTPX, "x_floor_mean")
+    on_aiohttp = get("async", at16, "rerankit.AsyncClient on aiohttp", "x_aiohttp")
     return [
         target("import rerankit + resolve, x import httpx", "<= 1.5", resolve, lambda x: x <= 1.5),
         target("sync per-call mean, x bare httpx", "<= 1.10", sync_mean, lambda x: x <= 1.10),
         target("async req/s at 16, x bare httpx.AsyncClient", ">= 3", arerank, lambda x: x >= 3),
         target("async req/s at 16, x bare aiohttp", ">= 0.8", arerank_aio, lambda x: x >= 0.8),
+        target(
+            "same, rerankit on httpx: sync per-call mean, x bare httpx",
+            "<= 1.10",
+            sync_on_httpx,
+            lambda x: x <= 1.10,
+        ),
+        target(
+            "same, rerankit on aiohttp: async req/s at 16, x bare aiohttp",
+            ">= 0.8",
+            on_aiohttp,
+            lambda x: x >= 0.8,
+        ),
         target(
             "proxy req/s at 32, x upstream direct",
             ">= 0.30",
@@ -135,9 +150,9 @@ def evaluate_targets(results: dict[str, Result]) -> list[dict[str, Any]]:
         target("proxy idle RSS MiB", "< 60", get("proxy", "rss_idle_mib"), lambda x: x < 60),
         target(
             "proxy req/s, x litellm proxy",
-            ">= 20",
+            ">= 30",
             _proxy_vs_peer(results, "rps"),
-            lambda x: x >= 20,
+            lambda x: x >= 30,
         ),
         target(
             "proxy p99, x litellm proxy p99",

@@ -14,7 +14,7 @@ from ._normalize import Normalize
 from ._pipeline import Part, Prepared, finish
 from .lifecycle import AttemptContext, CallContext, Lifecycle
 from .provider import HttpProvider, Ranking
-from .types import RerankResponse
+from .types import RerankAnswer, RerankResponse
 from .wire import HttpRequest, display_url
 
 __all__ = [
@@ -51,8 +51,9 @@ def call_context(model: str, prepared: Prepared, *, is_async: bool) -> CallConte
 
 def observed_start(
     hooks: Lifecycle, model: str, prepared: Prepared, *, is_async: bool, normalize: Normalize
-) -> tuple[CallContext, RerankResponse | None]:
-    """Announce a call; returns its context and the answer a cache gave, if one did."""
+) -> tuple[CallContext, RerankAnswer | None]:
+    """Announce a call; returns its context and the answer a cache gave, if one did
+    (its `RerankResponse` built, for `rerank_call_finished` to see)."""
     call = call_context(model, prepared, is_async=is_async)
     call.state["started"] = time.perf_counter()
     hooks.notify("rerank_call_started", call=call)
@@ -62,7 +63,9 @@ def observed_start(
     call.cached = True
     call.ranking = ranking
     try:
-        return call, cached_response(prepared, ranking, normalize)
+        answer = cached_response(prepared, ranking, normalize)
+        answer.response()
+        return call, answer
     except BaseException as error:  # an invalid cached answer fails the call: say so
         observed_end(hooks, call, None, error)
         raise
@@ -81,7 +84,7 @@ def observed_end(
     hooks.notify("rerank_call_finished", call=call)
 
 
-def cached_response(prepared: Prepared, ranking: Ranking, normalize: Normalize) -> RerankResponse:
+def cached_response(prepared: Prepared, ranking: Ranking, normalize: Normalize) -> RerankAnswer:
     """The answer made from a cached ranking, checked like a provider's full ranking."""
     request = prepared.request
     ranking.scores = checked_scores(

@@ -250,6 +250,9 @@ class AsyncClient(ClientBase):
         hooks = self._hooks()
         if not hooks.active:
             return await self._chain(model, prepared, args, options)
+        if not hooks.observes_calls:  # attempt hooks alone (the proxy's request id)
+            options.hooks = hooks
+            return await self._chain(model, prepared, args, options)
         call, cached = observed_start(
             hooks, model, prepared, is_async=True, normalize=options.normalize
         )

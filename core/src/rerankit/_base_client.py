@@ -317,9 +317,10 @@ class ClientBase:
     ) -> AttemptContext | None:
         """Count an attempt for the hooks, and announce it when they observe attempts."""
         call, hooks = options.call, options.hooks
-        if call is None or hooks is None:
+        if hooks is None:
             return None
-        call.attempts += 1
+        if call is not None:
+            call.attempts += 1
         if not hooks.observes_attempts or part.http is None:
             return None
         model = prepared.request.full_model
@@ -333,7 +334,7 @@ class ClientBase:
         error: BaseException | None,
     ) -> None:
         """Tell the hooks how an announced attempt ended."""
-        if attempt is not None and options.hooks is not None and options.call is not None:
+        if attempt is not None and options.hooks is not None:
             end_attempt(options.hooks, options.call, attempt, status_code, error)
 
     def _meta(

@@ -261,6 +261,9 @@ class Client(ClientBase):
         hooks = self._hooks()
         if not hooks.active:
             return self._chain(model, prepared, args, options)
+        if not hooks.observes_calls:  # attempt hooks alone (the proxy's request id)
+            options.hooks = hooks
+            return self._chain(model, prepared, args, options)
         call, cached = observed_start(
             hooks, model, prepared, is_async=False, normalize=options.normalize
         )

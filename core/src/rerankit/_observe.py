@@ -1,7 +1,9 @@
 """The clients' side of the life-cycle hooks: building the contexts, answering from a cache.
 
 Both clients call these only when `Lifecycle.active` (some plugin implements a life-cycle
-hook), so a call without such plugins never builds a context.
+hook), so a call without such plugins never builds a context; and they build the call's
+context only when `Lifecycle.observes_calls` (a hook can see it), so attempt hooks alone
+(the proxy's request id) cost an `AttemptContext` per attempt and nothing per call.
 """
 
 from __future__ import annotations
@@ -98,7 +100,12 @@ def cached_response(prepared: Prepared, ranking: Ranking, normalize: Normalize) 
 
 
 def attempt_context(
-    hooks: Lifecycle, call: CallContext, model: str, part: Part, http: HttpRequest, number: int
+    hooks: Lifecycle,
+    call: CallContext | None,
+    model: str,
+    part: Part,
+    http: HttpRequest,
+    number: int,
 ) -> AttemptContext:
     """A new attempt's context, announced to the hooks."""
     documents = part.documents
@@ -125,7 +132,7 @@ def attempt_headers(http: HttpRequest, attempt: AttemptContext | None) -> Any:
 
 def end_attempt(
     hooks: Lifecycle,
-    call: CallContext,
+    call: CallContext | None,
     attempt: AttemptContext,
     status_code: int | None,
     error: BaseException | None,

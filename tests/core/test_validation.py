@@ -34,6 +34,11 @@ def refuse_all(seen: list[httpx.Request]):
         ({"top_n": "3"}, "top_n must be a whole number >= 1 or None, got str"),
         ({"fallbacks": "local/bm25"}, "fallbacks must be a list"),
         ({"max_retries": None}, "max_retries must be a whole number"),
+        ({"timeout": float("nan")}, "timeout must be a number of seconds > 0"),
+        ({"timeout": -1.5}, "timeout must be a number of seconds > 0"),
+        ({"timeout": 0.0}, "timeout must be a number of seconds > 0"),
+        ({"timeout": True}, "timeout must be a number of seconds > 0"),
+        ({"timeout": "5"}, "timeout must be a number of seconds > 0"),
     ],
 )
 def test_more_bad_input_is_rejected_before_any_request(kwargs, message):

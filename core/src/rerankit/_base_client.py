@@ -216,7 +216,10 @@ class ClientBase:
         max_concurrency: object,
         normalize: object = UNSET,
     ) -> CallOptions:
-        chosen = self.timeout if timeout is UNSET else check_timeout(timeout)
+        if type(timeout) is float and timeout > 0:  # the common override (the proxy's)
+            chosen: TimeoutTypes = timeout
+        else:
+            chosen = self.timeout if timeout is UNSET else check_timeout(timeout)
         chain = self.fallbacks if fallbacks is UNSET else _check_fallbacks(fallbacks)
         for model in chain:
             self.registry.resolve(model)  # a typo in the chain fails now, not mid-outage
@@ -225,13 +228,14 @@ class ClientBase:
             self.max_concurrency if max_concurrency is UNSET else _concurrency(max_concurrency)
         )
         per_operation = is_per_operation(chosen)
+        # Positional: a dataclass built by keyword costs a third more.
         return CallOptions(
-            deadline=Deadline(None if per_operation else chosen),  # type: ignore[arg-type]
-            policy=RetryPolicy(retries, self.retry_backoff, self.retry_backoff_max),
-            concurrency=concurrency,
-            fallbacks=chain,
-            normalize=self.normalize if normalize is UNSET else check_normalize(normalize),
-            per_operation=chosen if per_operation else None,
+            Deadline(None if per_operation else chosen),  # type: ignore[arg-type]
+            RetryPolicy(retries, self.retry_backoff, self.retry_backoff_max),
+            concurrency,
+            chain,
+            self.normalize if normalize is UNSET else check_normalize(normalize),
+            chosen if per_operation else None,
         )
 
     def _prepare(self, model: str, args: CallArgs, *, primary: str | None = None) -> Prepared:

@@ -91,16 +91,7 @@ class RerankAnswer:
     `Client.rerank_answer` and `AsyncClient.rerank_answer` return one: the same call as
     `rerank`, every check included, minus building the `RerankResponse` (a model per
     result), which `response()` does on demand, once. For code that turns the answer
-    into its own JSON or data at once, as the proxy does:
-
-    ```python
-    import rerankit
-    with rerankit.Client() as client:
-        answer = client.rerank_answer("local/bm25", "gpu", ["a gpu", "a cpu"], top_n=1)
-    answer.scores  # [(0, 0.98...)]: (index, score), best first
-    answer.results()  # [{"index": 0, "relevance_score": 0.98...}]
-    answer.response().results[0].index  # 0: the RerankResponse `rerank` would return
-    ```
+    into its own JSON or objects at once, as the proxy does (docs/api.md).
     """
 
     #: The response id (the upstream's, or a new one).

@@ -63,7 +63,11 @@ def test_answer_is_the_response_as_plain_data(return_documents: bool) -> None:
 def test_response_is_built_once() -> None:
     with make() as client:
         answer = client.rerank_answer("echo/m", "q", DOCS)
+        again = client.rerank_answer("echo/m", "q", DOCS)
     assert answer.response() is answer.response()
+    # Answers compare by their data, whether or not their model was built.
+    assert answer == again and again._response is None
+    assert answer != RerankAnswer("other", answer.model, answer.scores, None, answer.meta)
 
 
 def test_response_keeps_its_public_behaviour() -> None:

@@ -84,7 +84,7 @@ class RerankResponse(BaseModel):
     meta: RerankMeta
 
 
-@dataclass(slots=True, eq=False)
+@dataclass(slots=True)
 class RerankAnswer:
     """A call's answer as plain data, before any pydantic model is built.
 
@@ -105,7 +105,7 @@ class RerankAnswer:
     documents: Sequence[DocumentInput] | None
     #: `RerankMeta`'s fields as a dict: `provider`, `score_kind`, `usage`, `attempts`, ...
     meta: dict[str, Any]
-    _response: RerankResponse | None = field(default=None, repr=False)
+    _response: RerankResponse | None = field(default=None, init=False, repr=False, compare=False)
 
     def results(self) -> list[dict[str, Any]]:
         """The results as plain dicts, best first: `index`, `relevance_score`, and

@@ -11,7 +11,10 @@ client, without uvicorn and without the load generator's own sockets), best of
 with the machine's load than a wrk run does: the tool for small A/B steps, to be
 confirmed with `benchmarks/proxy_ab.py` under wrk. `--profile` prints cProfile's top
 functions by own time instead; `--core-only` calls the app's rerankit client directly, as
-the router does, so that the difference is the proxy's own code.
+the router does, so that the difference is the proxy's own code. `--stack` serves the app
+wrapped as `rerankit serve` runs it (`stack.wrap`: the request-id middleware, and its
+life-cycle plugin registered, so core builds the contexts hooks see); with `--core-only`
+it registers that plugin only.
 
 For figures the machine's load cannot move, count instructions instead of time: run it
 under `valgrind --tool=cachegrind --cache-sim=no` with `--warm 64 --repeat 1 --no-gc` and
@@ -93,16 +96,18 @@ async def drive(app: Any, body: bytes, requests: int, concurrency: int) -> float
     return spent / (per * concurrency)
 
 
-async def drive_core(app: Any, requests: int, concurrency: int) -> float:
+async def drive_core(app: Any, requests: int, concurrency: int, response: bool) -> float:
     """Send `requests` calls through the app's rerankit client alone, as its router
     does; the CPU seconds per call (the core's and the upstream client's share)."""
     client = app.router.client
+    # The router's call (plain data), or with `--response` the SDK's `rerank`.
+    call = client.rerank if response else client.rerank_answer
     deployment = app.config.deployments[0]
     docs = documents(20)
 
     async def worker(n: int) -> None:
         for _ in range(n):
-            await client.rerank(
+            await call(
                 deployment.model,
                 QUERY,
                 docs,
@@ -133,11 +138,16 @@ async def run(upstream_url: str, args: argparse.Namespace) -> None:
             f"general_settings: {{master_key: {MASTER_KEY}}}\n"
         )
         app = create_app(load_config(str(path)))
+    served: Any = app
+    if args.stack:  # as `rerankit serve` runs it
+        from rerankit_proxy.stack import wrap
+
+        served = wrap(app)
     body = json.dumps({"model": "rerank", "query": QUERY, "documents": documents(20)}).encode()
     await app.startup()
     try:
         if args.warm:
-            await drive(app, body, args.warm, args.concurrency)  # pool, caches
+            await drive(served, body, args.warm, args.concurrency)  # pool, caches
         if args.no_gc:  # an instruction count without the collector's lumpy passes
             gc.collect()
             gc.disable()
@@ -145,9 +155,9 @@ async def run(upstream_url: str, args: argparse.Namespace) -> None:
             profiler = cProfile.Profile()
             profiler.enable()
             if args.core_only:
-                await drive_core(app, args.requests, args.concurrency)
+                await drive_core(app, args.requests, args.concurrency, args.response)
             else:
-                await drive(app, body, args.requests, args.concurrency)
+                await drive(served, body, args.requests, args.concurrency)
             profiler.disable()
             stats = pstats.Stats(profiler).sort_stats("tottime")
             stats.print_stats(args.top)
@@ -155,9 +165,9 @@ async def run(upstream_url: str, args: argparse.Namespace) -> None:
         runs = []
         for _ in range(args.repeat):
             if args.core_only:
-                runs.append(await drive_core(app, args.requests, args.concurrency))
+                runs.append(await drive_core(app, args.requests, args.concurrency, args.response))
             else:
-                runs.append(await drive(app, body, args.requests, args.concurrency))
+                runs.append(await drive(served, body, args.requests, args.concurrency))
     finally:
         await app.shutdown()
     each = " ".join(f"{r * 1000:.4f}" for r in runs)
@@ -176,6 +186,16 @@ def main() -> None:
         "--core-only",
         action="store_true",
         help="call the app's rerankit client directly, as the router does (no proxy code)",
+    )
+    parser.add_argument(
+        "--stack",
+        action="store_true",
+        help="serve the app as `rerankit serve` wraps it (request-id middleware and plugin)",
+    )
+    parser.add_argument(
+        "--response",
+        action="store_true",
+        help="with --core-only: call `rerank` (a RerankResponse), not `rerank_answer`",
     )
     parser.add_argument("--top", type=int, default=40)
     parser.add_argument(

@@ -11,6 +11,7 @@ import pytest
 import rerankit
 from rerankit import Ranking, hookimpl
 from rerankit.errors import BadRequestError, InvalidResponseError, PluginLoadError
+from rerankit.lifecycle import Lifecycle
 from rerankit.plugins import get_lifecycle
 from rerankit.testing import HookRecorder, registered_plugin
 
@@ -203,6 +204,63 @@ async def test_attempt_hooks_add_headers_but_never_replace_the_providers(is_asyn
     (request,) = seen
     assert request.headers["traceparent"].startswith("00-aaaa")
     assert request.headers.get_list("authorization") == [f"Bearer {KEY}"]
+
+
+class AttemptsOnly:
+    """Attempt hooks that do not take `call`: the clients then build no `CallContext`."""
+
+    def __init__(self) -> None:
+        self.started: list[tuple[int, str]] = []
+        self.finished: list[int | None] = []
+
+    @hookimpl
+    def rerank_attempt_started(self, attempt):
+        self.started.append((attempt.number, attempt.url))
+        attempt.headers["x-request-id"] = f"req-{attempt.number}"
+
+    @hookimpl
+    def rerank_attempt_finished(self, attempt):
+        self.finished.append(attempt.status_code)
+
+
+class AttemptsWithCall:
+    def __init__(self) -> None:
+        self.counts: list[int] = []
+
+    @hookimpl
+    def rerank_attempt_finished(self, call, attempt):
+        self.counts.append(call.attempts)
+
+
+def test_which_hooks_need_a_call_context():
+    assert not Lifecycle.of([AttemptsOnly()]).observes_calls
+    assert Lifecycle.of([AttemptsOnly()]).observes_attempts
+    assert Lifecycle.of([AttemptsWithCall()]).observes_calls
+    assert Lifecycle.of([Cache([])]).observes_calls
+    joined = Lifecycle.of([AttemptsOnly()])
+    assert joined.then(Lifecycle.of([AttemptsWithCall()])).observes_calls
+
+
+@pytest.mark.parametrize("is_async", [False, True])
+async def test_attempt_hooks_alone_see_every_attempt_without_a_call_context(is_async):
+    """The proxy's request-id plugin is such a plugin: each retry carries the header."""
+    seen: list[httpx.Request] = []
+    plugin, counter = AttemptsOnly(), AttemptsWithCall()
+    with registered_plugin(plugin):
+        if is_async:
+            async with async_client([503], seen) as c:
+                response = await c.rerank("echo/m", "q", DOCS, api_key=KEY, max_retries=1)
+        else:
+            with client([503], seen) as c:
+                response = c.rerank("echo/m", "q", DOCS, api_key=KEY, max_retries=1)
+        with registered_plugin(counter), client([503], []) as c:
+            c.rerank("echo/m", "q", DOCS, api_key=KEY, max_retries=1)
+    assert [r.headers["x-request-id"] for r in seen] == ["req-1", "req-2"]
+    assert plugin.started[:2] == [(1, "https://fake.test/rerank"), (2, "https://fake.test/rerank")]
+    assert plugin.finished[:2] == [503, 200]  # (the second block ran it again)
+    assert response.meta.attempts == 2
+    # With a hook that takes `call`, the call's context counts the attempts again.
+    assert counter.counts == [1, 2]
 
 
 def test_a_clients_own_plugins_run_for_that_client_only():

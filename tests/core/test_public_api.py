@@ -17,6 +17,7 @@ EXPECTED = {
     "AsyncClient",
     "RerankRequest",
     "RerankResponse",
+    "RerankAnswer",
     "RerankResult",
     "RerankMeta",
     "Document",

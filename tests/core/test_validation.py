@@ -7,6 +7,7 @@ import pytest
 
 from rerankit import AsyncClient, Client
 from rerankit.errors import InvalidParameterError, InvalidRequestError
+from rerankit.validation import check_documents
 
 from .fakes import registry
 
@@ -33,6 +34,11 @@ def refuse_all(seen: list[httpx.Request]):
         ({"top_n": "3"}, "top_n must be a whole number >= 1 or None, got str"),
         ({"fallbacks": "local/bm25"}, "fallbacks must be a list"),
         ({"max_retries": None}, "max_retries must be a whole number"),
+        ({"timeout": float("nan")}, "timeout must be a number of seconds > 0"),
+        ({"timeout": -1.5}, "timeout must be a number of seconds > 0"),
+        ({"timeout": 0.0}, "timeout must be a number of seconds > 0"),
+        ({"timeout": True}, "timeout must be a number of seconds > 0"),
+        ({"timeout": "5"}, "timeout must be a number of seconds > 0"),
     ],
 )
 def test_more_bad_input_is_rejected_before_any_request(kwargs, message):
@@ -65,3 +71,34 @@ def test_client_options_are_validated_at_construction():
         Client(max_documents_per_request={"nvidia_nim": 0})
     with pytest.raises(InvalidParameterError, match="max_concurrency"):
         Client(max_concurrency=0)
+
+
+class Text(str):
+    """A str subclass: still text, and checked one by one (not by the list's fast path)."""
+
+
+@pytest.mark.parametrize(
+    ("documents", "message"),
+    [
+        ([], "documents is empty"),
+        (["ok", 3], r"documents\[1\] must be a string"),
+        (["ok", None], r"documents\[1\] must be a string or an object .* got None"),
+        (["ok", "caf\ud800"], r"documents\[1\] holds a lone surrogate \(U\+D800\) at character 3"),
+        (("ok", "\udfff"), r"documents\[1\] holds a lone surrogate"),
+        ([Text("ok"), "\ud800"], r"documents\[1\] holds a lone surrogate"),
+        ("a string", "documents must be a list"),
+    ],
+)
+def test_check_documents_refuses_whatever_the_fast_path_does_not_take(documents, message):
+    with pytest.raises(InvalidRequestError, match=message):
+        check_documents(documents)
+
+
+@pytest.mark.parametrize(
+    "documents",
+    [["plain", "ascii"], ["café", "naïve ☃"], ("a", "tuple"), [Text("sub"), {"text": "obj"}]],
+)
+def test_check_documents_gives_the_texts_in_order(documents):
+    texts = check_documents(documents)
+    assert texts == tuple(d if isinstance(d, str) else d["text"] for d in documents)
+    assert type(texts) is tuple

@@ -56,11 +56,25 @@ def _handler(bomb: bytes) -> Any:
             return Reply(429, {"message": "slow down"}, {"retry-after": "inf"})
         if case == "echo":
             return Reply(200, {"rankings": f"key {seen.headers['authorization']} is odd"})
+        if case in _BAD_RANKINGS:  # the answer's own shape, with one thing wrong
+            return Reply(200, {"rankings": _BAD_RANKINGS[case]})
         if case == "chatty":
             return Reply(200, {"rankings": [{"index": "x" * 5_000_000, "logit": 1}]})
         return Reply(200, {"rankings": good})
 
     return handle
+
+
+#: Rankings of one document ("a") the core refuses, whatever the call path.
+_BAD_RANKINGS: dict[str, list[Any]] = {
+    "repeated": [{"index": 0, "logit": 1.0}, {"index": 0, "logit": 0.5}],
+    "out-of-range": [{"index": 1, "logit": 1.0}],
+    "negative": [{"index": -1, "logit": 1.0}],
+    "bool-index": [{"index": True, "logit": 1.0}],
+    "text-score": [{"index": 0, "logit": "high"}],
+    "bool-score": [{"index": 0, "logit": False}],
+    "fewer": [],
+}
 
 
 def json_with_infinity(body: dict[str, Any]) -> bytes:
@@ -81,7 +95,7 @@ def _config(upstream: FakeRerankServer, closed_port: int) -> dict[str, Any]:
 
     return {
         "model_list": [
-            *(nim(case) for case in CASES if case != "echo"),
+            *(nim(case) for case in (*CASES, *_BAD_RANKINGS) if case != "echo"),
             nim("echo", api_key=ECHO_KEY),
             {
                 "model_name": "creds",
@@ -152,6 +166,27 @@ def test_an_infinite_score_is_a_bad_answer_not_a_crash(client):
     r = client.post("/v1/rerank", json={"model": "infinite", "query": "q", "documents": ["a"]})
     assert r.status_code == 502, r.text
     assert r.json()["error"]["code"] == "invalid_response"
+
+
+@pytest.mark.parametrize(
+    ("case", "reason"),
+    [
+        ("repeated", "appears more than once"),
+        ("out-of-range", "index 1 is not a position"),
+        ("negative", "index -1 is not a position"),
+        ("bool-index", "index True is not a position"),
+        ("text-score", "is 'high', not a number"),
+        ("bool-score", "is False, not a number"),
+        ("fewer", "0 results for 1 expected"),
+    ],
+)
+def test_a_bad_ranking_is_refused_on_the_proxys_path(client, proxy, case, reason):
+    """The proxy takes the plain answer (no `RerankResponse` is built): core's ranking
+    checks still refuse every bad one, as they do for the SDK (tests/core)."""
+    r = client.post("/v1/rerank", json={"model": case, "query": "q", "documents": ["a"]})
+    assert r.status_code == 502, r.text
+    assert r.json()["error"]["code"] == "invalid_response"
+    assert reason in proxy.log()
 
 
 def test_infinite_usage_is_dropped_and_the_answer_kept(client):

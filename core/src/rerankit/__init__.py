@@ -30,6 +30,7 @@ __all__ = [
     # types
     "RerankRequest",
     "RerankResponse",
+    "RerankAnswer",
     "RerankResult",
     "RerankMeta",
     "Document",
@@ -76,6 +77,7 @@ _LOCATIONS = {
     "AsyncClient": "._async_client",
     "RerankRequest": ".types",
     "RerankResponse": ".types",
+    "RerankAnswer": ".types",
     "RerankResult": ".types",
     "RerankMeta": ".types",
     "Document": ".types",
@@ -137,5 +139,12 @@ if TYPE_CHECKING:
     )
     from .provider import HttpProvider, LocalProvider, Param, Provider, ProviderRequest, Ranking
     from .registry import ProviderRegistry
-    from .types import Document, RerankMeta, RerankRequest, RerankResponse, RerankResult
+    from .types import (
+        Document,
+        RerankAnswer,
+        RerankMeta,
+        RerankRequest,
+        RerankResponse,
+        RerankResult,
+    )
     from .wire import HttpRequest, HttpResponse

@@ -52,7 +52,7 @@ from ._transport import default_async_client
 from .errors import ProviderError
 from .provider import LocalProvider, ProviderRequest, Ranking
 from .registry import ProviderRegistry
-from .types import RerankResponse
+from .types import RerankAnswer, RerankResponse
 from .validation import DocumentInput
 
 __all__ = ["AsyncClient", "LOCAL_WORKERS"]
@@ -157,6 +157,83 @@ class AsyncClient(ClientBase):
         `timeout`, `max_retries`, `fallbacks`, `max_documents_per_request`,
         `max_concurrency` and `normalize` override the client's settings for this call.
         """
+        return (
+            await self._answer(
+                model,
+                query,
+                documents,
+                top_n,
+                return_documents,
+                api_key,
+                api_base,
+                timeout,
+                max_retries,
+                fallbacks,
+                max_documents_per_request,
+                max_concurrency,
+                drop_params,
+                normalize,
+                params,
+            )
+        ).response()
+
+    async def rerank_answer(
+        self,
+        model: str,
+        query: str,
+        documents: Sequence[DocumentInput],
+        *,
+        top_n: int | None = None,
+        return_documents: bool = True,
+        api_key: str | None = None,
+        api_base: str | None = None,
+        timeout: TimeoutTypes = UNSET,
+        max_retries: int = UNSET,
+        fallbacks: Sequence[str] | None = UNSET,
+        max_documents_per_request: int | None = None,
+        max_concurrency: int = UNSET,
+        drop_params: bool | None = None,
+        normalize: Normalize = UNSET,
+        **params: Any,
+    ) -> RerankAnswer:
+        """`rerank`, answering plain data: a `RerankAnswer`, whose `response()` is the
+        `RerankResponse` `rerank` returns, built only when asked for (docs/api.md)."""
+        return await self._answer(
+            model,
+            query,
+            documents,
+            top_n,
+            return_documents,
+            api_key,
+            api_base,
+            timeout,
+            max_retries,
+            fallbacks,
+            max_documents_per_request,
+            max_concurrency,
+            drop_params,
+            normalize,
+            params,
+        )
+
+    async def _answer(
+        self,
+        model: str,
+        query: str,
+        documents: Sequence[DocumentInput],
+        top_n: int | None,
+        return_documents: bool,
+        api_key: str | None,
+        api_base: str | None,
+        timeout: TimeoutTypes,
+        max_retries: int,
+        fallbacks: Sequence[str] | None,
+        max_documents_per_request: int | None,
+        max_concurrency: int,
+        drop_params: bool | None,
+        normalize: Normalize,
+        params: dict[str, Any],
+    ) -> RerankAnswer:
         args = CallArgs(
             query,
             documents,
@@ -173,24 +250,28 @@ class AsyncClient(ClientBase):
         hooks = self._hooks()
         if not hooks.active:
             return await self._chain(model, prepared, args, options)
+        if not hooks.observes_calls:  # attempt hooks alone (the proxy's request id)
+            options.hooks = hooks
+            return await self._chain(model, prepared, args, options)
         call, cached = observed_start(
             hooks, model, prepared, is_async=True, normalize=options.normalize
         )
         if cached is not None:
-            observed_end(hooks, call, cached, None)
+            observed_end(hooks, call, cached.response(), None)
             return cached
         options.hooks, options.call = hooks, call
         try:
-            response = await self._chain(model, prepared, args, options)
+            answer = await self._chain(model, prepared, args, options)
+            response = answer.response()  # what the hooks see
         except BaseException as error:
             observed_end(hooks, call, None, error)
             raise
         observed_end(hooks, call, response, None)
-        return response
+        return answer
 
     async def _chain(
         self, model: str, prepared: Prepared, args: CallArgs, options: CallOptions
-    ) -> RerankResponse:
+    ) -> RerankAnswer:
         """The call through `model`, then each fallback in turn."""
         tried: list[dict[str, Any]] = []
         chain = (model, *options.fallbacks)
@@ -209,7 +290,7 @@ class AsyncClient(ClientBase):
 
     async def _run(
         self, prepared: Prepared, options: CallOptions, tried: list[dict[str, Any]]
-    ) -> RerankResponse:
+    ) -> RerankAnswer:
         provider = prepared.provider
         if isinstance(provider, LocalProvider):
             # A local fallback is the last resort that answers even after an HTTP model

@@ -216,7 +216,10 @@ class ClientBase:
         max_concurrency: object,
         normalize: object = UNSET,
     ) -> CallOptions:
-        chosen = self.timeout if timeout is UNSET else check_timeout(timeout)
+        if type(timeout) is float and timeout > 0:  # the common override (the proxy's)
+            chosen: TimeoutTypes = timeout
+        else:
+            chosen = self.timeout if timeout is UNSET else check_timeout(timeout)
         chain = self.fallbacks if fallbacks is UNSET else _check_fallbacks(fallbacks)
         for model in chain:
             self.registry.resolve(model)  # a typo in the chain fails now, not mid-outage
@@ -225,13 +228,14 @@ class ClientBase:
             self.max_concurrency if max_concurrency is UNSET else _concurrency(max_concurrency)
         )
         per_operation = is_per_operation(chosen)
+        # Positional: a dataclass built by keyword costs a third more.
         return CallOptions(
-            deadline=Deadline(None if per_operation else chosen),  # type: ignore[arg-type]
-            policy=RetryPolicy(retries, self.retry_backoff, self.retry_backoff_max),
-            concurrency=concurrency,
-            fallbacks=chain,
-            normalize=self.normalize if normalize is UNSET else check_normalize(normalize),
-            per_operation=chosen if per_operation else None,
+            Deadline(None if per_operation else chosen),  # type: ignore[arg-type]
+            RetryPolicy(retries, self.retry_backoff, self.retry_backoff_max),
+            concurrency,
+            chain,
+            self.normalize if normalize is UNSET else check_normalize(normalize),
+            chosen if per_operation else None,
         )
 
     def _prepare(self, model: str, args: CallArgs, *, primary: str | None = None) -> Prepared:
@@ -317,9 +321,10 @@ class ClientBase:
     ) -> AttemptContext | None:
         """Count an attempt for the hooks, and announce it when they observe attempts."""
         call, hooks = options.call, options.hooks
-        if call is None or hooks is None:
+        if hooks is None:
             return None
-        call.attempts += 1
+        if call is not None:
+            call.attempts += 1
         if not hooks.observes_attempts or part.http is None:
             return None
         model = prepared.request.full_model
@@ -333,7 +338,7 @@ class ClientBase:
         error: BaseException | None,
     ) -> None:
         """Tell the hooks how an announced attempt ended."""
-        if attempt is not None and options.hooks is not None and options.call is not None:
+        if attempt is not None and options.hooks is not None:
             end_attempt(options.hooks, options.call, attempt, status_code, error)
 
     def _meta(

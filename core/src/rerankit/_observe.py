@@ -1,7 +1,9 @@
 """The clients' side of the life-cycle hooks: building the contexts, answering from a cache.
 
 Both clients call these only when `Lifecycle.active` (some plugin implements a life-cycle
-hook), so a call without such plugins never builds a context.
+hook), so a call without such plugins never builds a context; and they build the call's
+context only when `Lifecycle.observes_calls` (a hook can see it), so attempt hooks alone
+(the proxy's request id) cost an `AttemptContext` per attempt and nothing per call.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from ._normalize import Normalize
 from ._pipeline import Part, Prepared, finish
 from .lifecycle import AttemptContext, CallContext, Lifecycle
 from .provider import HttpProvider, Ranking
-from .types import RerankResponse
+from .types import RerankAnswer, RerankResponse
 from .wire import HttpRequest, display_url
 
 __all__ = [
@@ -51,8 +53,9 @@ def call_context(model: str, prepared: Prepared, *, is_async: bool) -> CallConte
 
 def observed_start(
     hooks: Lifecycle, model: str, prepared: Prepared, *, is_async: bool, normalize: Normalize
-) -> tuple[CallContext, RerankResponse | None]:
-    """Announce a call; returns its context and the answer a cache gave, if one did."""
+) -> tuple[CallContext, RerankAnswer | None]:
+    """Announce a call; returns its context and the answer a cache gave, if one did
+    (its `RerankResponse` built, for `rerank_call_finished` to see)."""
     call = call_context(model, prepared, is_async=is_async)
     call.state["started"] = time.perf_counter()
     hooks.notify("rerank_call_started", call=call)
@@ -62,7 +65,9 @@ def observed_start(
     call.cached = True
     call.ranking = ranking
     try:
-        return call, cached_response(prepared, ranking, normalize)
+        answer = cached_response(prepared, ranking, normalize)
+        answer.response()
+        return call, answer
     except BaseException as error:  # an invalid cached answer fails the call: say so
         observed_end(hooks, call, None, error)
         raise
@@ -81,7 +86,7 @@ def observed_end(
     hooks.notify("rerank_call_finished", call=call)
 
 
-def cached_response(prepared: Prepared, ranking: Ranking, normalize: Normalize) -> RerankResponse:
+def cached_response(prepared: Prepared, ranking: Ranking, normalize: Normalize) -> RerankAnswer:
     """The answer made from a cached ranking, checked like a provider's full ranking."""
     request = prepared.request
     ranking.scores = checked_scores(
@@ -95,7 +100,12 @@ def cached_response(prepared: Prepared, ranking: Ranking, normalize: Normalize) 
 
 
 def attempt_context(
-    hooks: Lifecycle, call: CallContext, model: str, part: Part, http: HttpRequest, number: int
+    hooks: Lifecycle,
+    call: CallContext | None,
+    model: str,
+    part: Part,
+    http: HttpRequest,
+    number: int,
 ) -> AttemptContext:
     """A new attempt's context, announced to the hooks."""
     documents = part.documents
@@ -122,7 +132,7 @@ def attempt_headers(http: HttpRequest, attempt: AttemptContext | None) -> Any:
 
 def end_attempt(
     hooks: Lifecycle,
-    call: CallContext,
+    call: CallContext | None,
     attempt: AttemptContext,
     status_code: int | None,
     error: BaseException | None,

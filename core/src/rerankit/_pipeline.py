@@ -32,7 +32,7 @@ from .errors import (
 )
 from .provider import HttpProvider, Provider, ProviderRequest, Ranking
 from .registry import ProviderRegistry
-from .types import RerankResponse
+from .types import SCORE_KINDS, RerankAnswer
 from .validation import DocumentInput, check_documents, check_flag, check_query, check_top_n
 from .wire import HttpRequest, HttpResponse, url_credentials
 
@@ -173,8 +173,8 @@ def finish(
     ranking: Ranking,
     extra_meta: Mapping[str, Any] | None = None,
     normalize_to: Normalize = None,
-) -> RerankResponse:
-    """Check the ranking, sort it best first, cut to `top_n`, normalise, attach documents.
+) -> RerankAnswer:
+    """Check the ranking, sort it best first, cut to `top_n`, normalise: the call's answer.
 
     `extra_meta` adds fields to the response's `meta` (attempts, chunks, fallbacks tried);
     `normalize_to` maps the scores (`_normalize`), and `meta.score_kind` follows it.
@@ -200,36 +200,23 @@ def finish(
     if normalize_to is not None:
         scores = normalize(scores, kind, normalize_to)
         kind = normalized_kind(kind, normalize_to)
-    originals = prepared.documents
-    # One pydantic-core validation of plain data costs a third of 2n+2 `model_construct`
-    # calls (benchmarks: the sync per-call scenario), and checks the same fields.
-    if request.return_documents:
-        # A document given as text (the common case) becomes {"text": ...} in line.
-        results = [
-            {
-                "index": index,
-                "relevance_score": score,
-                "document": {"text": original}
-                if type(original := originals[index]) is str
-                else _document(original),
-            }
-            for index, score in scores
-        ]
-    else:
-        results = [{"index": index, "relevance_score": score} for index, score in scores]
-    return _validate_response(
+    answer = RerankAnswer(
+        ranking.id or _new_id(),
+        request.full_model,
+        scores,
+        prepared.documents if request.return_documents else None,
         {
-            "id": ranking.id or _new_id(),
-            "model": request.full_model,
-            "results": results,
-            "meta": {
-                "provider": request.prefix,
-                "score_kind": kind,
-                "usage": finite_usage(ranking.usage) if ranking.usage else ranking.usage,
-                **(extra_meta or {}),
-            },
-        }
+            "provider": request.prefix,
+            "score_kind": kind,
+            "usage": finite_usage(ranking.usage) if ranking.usage else ranking.usage,
+            **(extra_meta or {}),
+        },
     )
+    if type(answer.id) is not str or kind not in SCORE_KINDS:
+        # A provider's odd id or score kind: refused by `RerankResponse`'s validation,
+        # whether or not the caller asked for the model.
+        answer.response()
+    return answer
 
 
 def error_for_status(prepared: Prepared, response: HttpResponse) -> APIStatusError:
@@ -329,17 +316,6 @@ def _check_params(
 
 #: The sort key "by score", in C (a Python function here is called once per result).
 _SCORE = operator.itemgetter(1)
-
-
-def _validate_response(data: dict[str, Any]) -> RerankResponse:
-    """`RerankResponse.model_validate`, minus its per-call attribute lookups."""
-    return RerankResponse.__pydantic_validator__.validate_python(data)  # type: ignore[no-any-return]
-
-
-def _document(original: DocumentInput) -> dict[str, Any]:
-    if type(original) is str or isinstance(original, str):
-        return {"text": original}
-    return dict(original)
 
 
 #: Response ids need to be unique, not secret: uuid4 reads os.urandom on every call, a

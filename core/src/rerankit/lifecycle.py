@@ -99,7 +99,7 @@ class AttemptContext:
 class Lifecycle:
     """The life-cycle hook implementations of the installed plugins, ready to call."""
 
-    __slots__ = ("_impls", "_lock", "_reported", "active", "observes_attempts")
+    __slots__ = ("_impls", "_lock", "_reported", "active", "observes_attempts", "observes_calls")
 
     def __init__(self, pm: pluggy.PluginManager | None = None) -> None:
         self._impls: dict[str, list[Any]] = {}
@@ -114,6 +114,9 @@ class Lifecycle:
         self.observes_attempts = bool(
             self._impls["rerank_attempt_started"] or self._impls["rerank_attempt_finished"]
         )
+        #: Whether any implementation can see a `CallContext` (else the clients build none,
+        #: and attempt hooks get `call=None`, which none of them takes).
+        self.observes_calls = _observes_calls(self._impls)
         self._reported: set[tuple[str, str]] = set()
         self._lock = threading.Lock()
 
@@ -142,6 +145,7 @@ class Lifecycle:
             joined._impls[name] = self._impls[name] + other._impls[name]
         joined.active = self.active or other.active
         joined.observes_attempts = self.observes_attempts or other.observes_attempts
+        joined.observes_calls = self.observes_calls or other.observes_calls
         return joined
 
     def notify(self, hook: str, **kwargs: Any) -> None:
@@ -187,3 +191,14 @@ class Lifecycle:
             )
         else:
             logger.debug("The rerankit plugin %r failed in %s again.", plugin, hook)
+
+
+def _observes_calls(impls: Mapping[str, Sequence[Any]]) -> bool:
+    """Whether a call hook is implemented, or an attempt hook that takes `call`."""
+    if any(impls[name] for name in _CALL_HOOKS):
+        return True
+    return any("call" in impl.argnames for name in _ATTEMPT_HOOKS for impl in impls[name])
+
+
+_CALL_HOOKS = ("rerank_call_started", "rerank_cached_ranking", "rerank_call_finished")
+_ATTEMPT_HOOKS = ("rerank_attempt_started", "rerank_attempt_finished")

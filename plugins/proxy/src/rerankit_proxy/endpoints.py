@@ -82,16 +82,10 @@ async def rerank(shape: Shape, app: ProxyApp, exchange: Exchange) -> Reply:
     except RerankitError as exc:  # the request's own fault (rerankit.policy): answered as is
         raise _request_error(exc) from None
     exchange.deployment = routed.deployment
-    meta = routed.response.meta
-    if caller.tpm is not None and meta is not None and not meta.cached:  # a cache spent none
-        exchange.tokens = reported_tokens(meta.usage)
-    body = format_answer(
-        call,
-        routed.response,
-        routed.model_name,
-        meta.provider if meta else "",
-        meta.score_kind if meta else "unknown",
-    )
+    answer = routed.answer
+    if caller.tpm is not None and not answer.meta.get("cached"):  # a cache spent none
+        exchange.tokens = reported_tokens(answer.meta.get("usage"))
+    body = format_answer(call, answer, routed.model_name)
     headers = [
         (b"x-rerankit-deployment", routed.deployment.encode()),
         (b"x-rerankit-upstream-ms", f"{routed.upstream_seconds * 1000:.2f}".encode()),

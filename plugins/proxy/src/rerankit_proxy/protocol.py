@@ -35,7 +35,7 @@ from typing import Any, Literal
 
 import orjson
 
-from rerankit.types import RerankResponse
+from rerankit.types import RerankAnswer
 
 from .asgi import ApiError
 from .config import Limits
@@ -502,37 +502,32 @@ def _kind(value: Any) -> str:
     return "null" if value is None else type(value).__name__
 
 
-def format_answer(
-    call: RerankCall, response: RerankResponse, model_name: str, provider: str, score_kind: str
-) -> dict[str, Any]:
+def format_answer(call: RerankCall, answer: RerankAnswer, model_name: str) -> dict[str, Any]:
     """The answer in the caller's shape."""
-    results = response.results
+    scores = answer.scores
     if call.shape == "nim":
-        return {"rankings": [{"index": r.index, "logit": r.relevance_score} for r in results]}
-    documents = call.documents
+        return {"rankings": [{"index": i, "logit": score} for i, score in scores]}
     if call.return_documents:
+        documents = call.documents
         items = [
-            {
-                "index": r.index,
-                "relevance_score": r.relevance_score,
-                "document": _as_object(documents[r.index]),
-            }
-            for r in results
+            {"index": i, "relevance_score": score, "document": _as_object(documents[i])}
+            for i, score in scores
         ]
     else:
-        items = [{"index": r.index, "relevance_score": r.relevance_score} for r in results]
+        items = [{"index": i, "relevance_score": score} for i, score in scores]
     version = "2" if call.shape == "cohere_v2" else "1"
+    given = answer.meta
     meta: dict[str, Any] = {
         "api_version": {"version": version},
-        "provider": provider,
-        "score_kind": score_kind,
+        "provider": given["provider"],
+        "score_kind": given["score_kind"],
     }
-    usage = response.meta.usage
+    usage = given.get("usage")
     if usage:
         meta["usage"] = usage
-    if response.meta.cached:
+    if given.get("cached"):
         meta["cached"] = True
-    return {"id": response.id, "model": model_name, "results": items, "meta": meta}
+    return {"id": answer.id, "model": model_name, "results": items, "meta": meta}
 
 
 def _as_object(document: Any) -> Any:

@@ -49,7 +49,7 @@ from rerankit.errors import (
 )
 from rerankit.policy import Fault, backoff_delay, counts_against_deployment, fault_of
 from rerankit.registry import ProviderRegistry
-from rerankit.types import RerankResponse
+from rerankit.types import RerankAnswer
 
 from .config import Deployment, ProxyConfig, RouterSettings
 from .health import DeploymentHealth, HealthSettings, may_eject
@@ -110,7 +110,7 @@ class ProxiedCall:
 class Routed:
     """A successful call: the answer and who gave it."""
 
-    response: RerankResponse
+    answer: RerankAnswer
     model_name: str
     deployment: str
     upstream_seconds: float
@@ -323,7 +323,8 @@ class Router:
         started = time.perf_counter()
         outcome = "ok"
         try:
-            response = await self.client.rerank(
+            # Plain data: the proxy writes its own JSON, so no `RerankResponse` is built.
+            answer = await self.client.rerank_answer(
                 d.upstream_model(model_name),
                 call.query,
                 call.texts,
@@ -345,7 +346,7 @@ class Router:
             self.metrics.in_flight.set(labels, state.in_flight)
             self.metrics.record_attempt(group.name, d.id, outcome, elapsed)
         health.succeeded(self._clock(), probe)
-        return Routed(response, model_name, d.id, elapsed)
+        return Routed(answer, model_name, d.id, elapsed)
 
     def _failed(self, group: ModelGroup, state: _State, exc: BaseException, probe: bool) -> None:
         """Update the deployment's health after a failed attempt, per `rerankit.policy`."""

@@ -187,7 +187,7 @@ async def test_async_transient_faults_are_retried(nim):
     assert [x.index for x in r.results] == expected(DOCS) and r.meta.attempts == 4
 
 
-@pytest.mark.parametrize("transport", ["default", "httpx"])
+@pytest.mark.parametrize("transport", ["default", "aiohttp", "httpx"])
 async def test_async_cancellation_is_prompt_and_leaks_no_connection(nim, monkeypatch, transport):
     monkeypatch.setenv("RERANKIT_ASYNC_TRANSPORT", transport)
     nim.enqueue_faults(["hang"] * 3)
@@ -209,8 +209,10 @@ async def test_async_cancellation_is_prompt_and_leaks_no_connection(nim, monkeyp
         with pytest.raises(asyncio.CancelledError):
             await task
         assert time.monotonic() - started < 1
-        transport = client._http._transport
-        if hasattr(transport, "_pool"):  # httpx's pool: no connection left busy
+        if transport == "default":  # rerankit's own pool: no connection left in use
+            pool = client._sender_.pool
+            assert pool.open == pool.idle()
+        elif hasattr(transport := client._http._transport, "_pool"):  # httpx's: none busy
             assert all(c.is_idle() or c.is_closed() for c in transport._pool.connections)
         else:  # the aiohttp pool of rerankit[fast]: no connection still acquired
             assert not transport.client.connector._acquired

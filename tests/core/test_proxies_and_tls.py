@@ -27,9 +27,10 @@ from rerankit.errors import InvalidParameterError, ProviderConnectionError
 from ..fakes.rerank_server import FakeRerankServer, Reply
 from .fakes import registry
 
-# async-lean is the default (rerankit's own HTTP/1.1 client); with a proxy configured it
-# hands the call to aiohttp, which these tests then see going through the proxy.
-TRANSPORTS = ["sync", "async-httpx", "async-aiohttp", "async-lean"]
+# "sync" and "async-lean" are the defaults (rerankit's own HTTP/1.1 client); with a proxy
+# configured they hand the call to httpx/aiohttp, which these tests then see going through
+# the proxy.
+TRANSPORTS = ["sync", "sync-httpx", "async-httpx", "async-aiohttp", "async-lean"]
 ENVIRONMENT = (
     "HTTP_PROXY",
     "HTTPS_PROXY",
@@ -38,6 +39,7 @@ ENVIRONMENT = (
     "SSL_CERT_FILE",
     "SSL_CERT_DIR",
     "RERANKIT_ASYNC_TRANSPORT",
+    "RERANKIT_SYNC_TRANSPORT",
 )
 
 
@@ -171,7 +173,9 @@ def ca_file(ca: trustme.CA, tmp_path: Path) -> str:
 
 def rerank(transport: str, monkeypatch: pytest.MonkeyPatch, base: str, **options) -> list[int]:
     """One call on a fresh client of `transport` (made after the environment is set)."""
-    if transport == "sync":
+    if transport.startswith("sync"):
+        if transport == "sync-httpx":
+            monkeypatch.setenv("RERANKIT_SYNC_TRANSPORT", "httpx")
         with Client(registry=registry(), max_retries=0, timeout=10, **options) as client:
             response = client.rerank("echo/m", "q", ["a", "b"], api_base=base)
         return [r.index for r in response.results]

@@ -21,6 +21,8 @@ In front of both, `lean_async_sender` gives `AsyncClient` rerankit's own HTTP/1.
 `http_client=`, no proxy (neither `proxy=` nor `HTTP(S)_PROXY`/`ALL_PROXY`), httptools
 installed, and `RERANKIT_ASYNC_TRANSPORT` not set to `aiohttp` or `httpx` (which force
 those). The client above is then built only for the requests the lean one hands on.
+`lean_sync_sender` does the same for `Client` (`_http1_sync`, over blocking sockets);
+`RERANKIT_SYNC_TRANSPORT=httpx` keeps `httpx.Client` there.
 
 Both honour the same environment and options as the sync client: `HTTP(S)_PROXY`,
 `ALL_PROXY` and `NO_PROXY` (aiohttp's `trust_env`, turned on when one is set),
@@ -46,7 +48,7 @@ import httpx
 
 from ._body import ACCEPT_ENCODING, DEFAULT_MAX_RESPONSE_BYTES, BodyReader
 
-__all__ = ["default_async_client", "lean_async_sender"]
+__all__ = ["default_async_client", "lean_async_sender", "lean_sync_sender"]
 
 #: Pool size of httpx's default transport, so the choice changes speed, not limits.
 MAX_CONNECTIONS = 100
@@ -101,15 +103,33 @@ def lean_async_sender(
     httptools (`rerankit[fast]` brings it). `fallback()` makes the sender for the
     requests it hands on; call this only when the caller gave no transport or client.
     """
-    if proxy is not None or _proxy_in_environment():
-        return None
-    if os.environ.get("RERANKIT_ASYNC_TRANSPORT", "").lower() in ("aiohttp", "httpx"):
+    if not _lean_fits(proxy, "RERANKIT_ASYNC_TRANSPORT", ("aiohttp", "httpx")):
         return None
     try:
         from ._http1 import LeanAsyncSender
     except ImportError:  # no httptools
         return None
     return LeanAsyncSender(verify, max_bytes, fallback)
+
+
+def lean_sync_sender(
+    proxy: str | None, verify: Verify, max_bytes: int, fallback: Callable[[], Any]
+) -> Any:
+    """The same for `Client` (`_http1_sync.LeanSender`): `RERANKIT_SYNC_TRANSPORT=httpx`
+    keeps httpx's own client."""
+    if not _lean_fits(proxy, "RERANKIT_SYNC_TRANSPORT", ("httpx",)):
+        return None
+    try:
+        from ._http1_sync import LeanSender
+    except ImportError:  # no httptools
+        return None
+    return LeanSender(verify, max_bytes, fallback)
+
+
+def _lean_fits(proxy: str | None, variable: str, forcing: tuple[str, ...]) -> bool:
+    if proxy is not None or _proxy_in_environment():
+        return False  # it speaks to origins only
+    return os.environ.get(variable, "").lower() not in forcing
 
 
 def _proxy_in_environment() -> bool:

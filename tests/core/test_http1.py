@@ -224,6 +224,16 @@ async def test_an_answer_that_ends_the_connection_is_not_reused(raw, head):
     assert raw.accepts == 2
 
 
+async def test_bytes_after_a_complete_answer_keep_the_answer_but_not_the_connection(raw):
+    raw.replies.append(Reply(OK + b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n"))
+    sender = lean()
+    assert (await post(sender, raw.url)).content == ANSWER
+    assert sender.pool.idle() == 0 and sender.pool.open == 0
+    assert (await post(sender, raw.url)).content == ANSWER
+    await sender.aclose()
+    assert raw.accepts == 2
+
+
 async def test_100_continue_before_the_answer_is_skipped(raw):
     raw.replies.append(Reply(b"HTTP/1.1 100 Continue\r\n\r\n" + OK))
     sender = lean()

@@ -233,8 +233,7 @@ class ResponseParser:
     # -- httptools' callbacks -------------------------------------------------------
 
     def on_message_begin(self) -> None:
-        if self.done:  # bytes after a complete answer: never reuse this connection
-            self.keep_alive = False
+        if self.done:  # another answer after this one's: stop here (feed keeps this one)
             raise self._fail("connect", _PROTOCOL_ERROR, "the upstream sent bytes after its answer")
         self._raw = []
 
@@ -298,15 +297,16 @@ class ResponseParser:
         self.received = True
         try:
             self._parser.feed_data(data)
-        except httptools.HttpParserCallbackError:
-            assert self._error is not None
-            raise self._error from None
-        except httptools.HttpParserUpgrade:
-            raise SendError("connect", _PROTOCOL_ERROR, "the upstream switched protocols") from None
         except httptools.HttpParserError as exc:
-            if self.done:  # garbage after a complete answer: keep the answer, not the socket
+            if self.done:  # bytes after a complete answer: keep the answer, not the socket
                 self.keep_alive = False
                 return
+            if isinstance(exc, httptools.HttpParserCallbackError) and self._error is not None:
+                raise self._error from None
+            if isinstance(exc, httptools.HttpParserUpgrade):
+                raise SendError(
+                    "connect", _PROTOCOL_ERROR, "the upstream switched protocols"
+                ) from None
             raise SendError(
                 "connect", _PROTOCOL_ERROR, f"the upstream's answer is not valid HTTP/1.1 ({exc})"
             ) from None

@@ -59,11 +59,13 @@ class _Connection:
         """Idle for less than `keepalive`, and not closed by the server meanwhile."""
         if now - self.idle_since >= keepalive:
             return False
+        # poll, not select: select cannot watch a descriptor numbered 1024 or above.
+        poller = select.poll()
         try:
-            readable, _, _ = select.select([self.sock], [], [], 0)
+            poller.register(self.sock, select.POLLIN)
         except (OSError, ValueError):  # closed under us
             return False
-        return not readable  # EOF or stray bytes: either way, not for a new request
+        return not poller.poll(0)  # EOF or stray bytes: either way, not for a new request
 
     def close(self) -> None:
         self.sock.close()

@@ -29,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import re
 import ssl
 import time
 from collections import deque
@@ -67,7 +68,8 @@ MAX_HEAD_BYTES = 64 * 1024
 #: Header lines in one answer: a rerank answer has about ten.
 MAX_HEADERS = 100
 
-_FORBIDDEN = ("\r", "\n", "\0")
+#: What an HTTP method or header name may be made of (RFC 9110's token).
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+").fullmatch
 #: Headers this module writes itself from the request: a provider's copy is dropped.
 _OWN = frozenset({"content-length", "transfer-encoding", "connection"})
 _PROTOCOL_ERROR = "RemoteProtocolError"  # the name httpx's transport gives the same faults
@@ -125,22 +127,14 @@ def _user_agent() -> str:
     return f"rerankit/{__version__}"
 
 
-def _refuse(name: str) -> InvalidParameterError:
+def _refuse(name: str, what: str = "header") -> InvalidParameterError:
     # The value is not shown: it may be a key.
     return InvalidParameterError(
-        f"the request header {name!r} contains a CR, LF or NUL character (or its name is "
-        "not a valid header name), which would let it split the HTTP request; it was not "
+        f"the request {what} {name!r} contains a CR, LF or NUL character (or its name is "
+        "not a valid HTTP token), which would let it split the HTTP request; it was not "
         "sent. Check the api_key and the headers you pass.",
         parameter="headers",
     )
-
-
-def _encode(text: str) -> bytes:
-    # httpx's rule: ASCII, else UTF-8 (latin-1 would silently change what was meant).
-    try:
-        return text.encode("ascii")
-    except UnicodeEncodeError:
-        return text.encode("utf-8")
 
 
 def request_bytes(
@@ -150,35 +144,40 @@ def request_bytes(
 
     The Host header carries the port when it is not the scheme's default; content-length
     is always this module's; accept-encoding and user-agent are added unless the provider
-    set its own. A name or value with CR, LF or NUL is an `InvalidParameterError`.
+    set its own. A name that is not an HTTP token, or a value with CR, LF or NUL, is an
+    `InvalidParameterError`. Text is ASCII, else UTF-8 (httpx's rule).
     """
-    lines = [f"{method} {where.path} HTTP/1.1".encode("ascii")]
+    if _TOKEN(method) is None:
+        raise _refuse(method, "method")
+    parts = [method, " ", where.path, " HTTP/1.1\r\n"]
     has_host = has_agent = has_encoding = False
     for name, value in headers.items():
         lower = name.lower()
         if lower in _OWN:
             continue
-        if (
-            not name
-            or any(c in name for c in _FORBIDDEN)
-            or any(c in name for c in " \t:")
-            or any(c in value for c in _FORBIDDEN)
-        ):
+        if _TOKEN(name) is None or "\r" in value or "\n" in value or "\0" in value:
             raise _refuse(name)
-        has_host = has_host or lower == "host"
-        has_agent = has_agent or lower == "user-agent"
-        has_encoding = has_encoding or lower == "accept-encoding"
-        lines.append(_encode(name) + b": " + _encode(value))
+        if lower == "host":
+            has_host = True
+        elif lower == "user-agent":
+            has_agent = True
+        elif lower == "accept-encoding":
+            has_encoding = True
+        parts += (name, ": ", value, "\r\n")
     if not has_host:
-        lines.append(b"host: " + where.host_header.encode("ascii"))
+        parts += ("host: ", where.host_header, "\r\n")
     if not has_encoding:
-        lines.append(b"accept-encoding: " + ACCEPT_ENCODING.encode("ascii"))
+        parts += ("accept-encoding: ", ACCEPT_ENCODING, "\r\n")
     if not has_agent:
-        lines.append(b"user-agent: " + _user_agent().encode("ascii"))
+        parts += ("user-agent: ", _user_agent(), "\r\n")
     if body is not None or method not in ("GET", "HEAD", "DELETE", "OPTIONS"):
-        lines.append(b"content-length: %d" % (len(body) if body else 0))
-    lines.append(b"\r\n")
-    head = b"\r\n".join(lines)
+        parts += ("content-length: ", str(len(body) if body else 0), "\r\n")
+    parts.append("\r\n")
+    text = "".join(parts)
+    try:
+        head = text.encode("ascii")
+    except UnicodeEncodeError:  # latin-1 would silently change what was meant
+        head = text.encode("utf-8")
     return head + body if body else head
 
 

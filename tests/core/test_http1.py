@@ -11,6 +11,9 @@ from __future__ import annotations
 import asyncio
 import gzip
 import re
+import subprocess
+import sys
+import textwrap
 from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -32,8 +35,11 @@ from rerankit._http1 import (
 from rerankit._senders import AsyncSender, SendError
 from rerankit.errors import InvalidParameterError
 from rerankit.wire import HttpRequest, HttpResponse
+from tests.conftest import NIM_KEY
 
 from .fakes import registry
+
+MODEL = "nvidia_nim/nvidia/llama-3_2-nv-rerankqa-1b-v2"
 
 ANSWER = b'{"results": [{"index": 0, "score": 1.0}]}'
 OK = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: %d\r\n\r\n%s" % (
@@ -459,3 +465,30 @@ def test_a_proxy_option_or_own_transport_keeps_the_library_sender():
     assert not isinstance(rerankit.AsyncClient(proxy="http://p:1")._sender(), LeanAsyncSender)
     own = rerankit.AsyncClient(transport=httpx.AsyncHTTPTransport())
     assert not isinstance(own._sender(), LeanAsyncSender)
+
+
+def test_without_httptools_both_clients_work_as_before(nim):
+    # httptools missing (core without [fast]): the library senders, and calls still work.
+    script = textwrap.dedent(f"""
+        import sys; sys.modules["httptools"] = None
+        import asyncio, os, rerankit
+        from rerankit._senders import HttpxSender, HttpxAsyncSender
+        for name in ("RERANKIT_ASYNC_TRANSPORT", "RERANKIT_SYNC_TRANSPORT"):
+            os.environ.pop(name, None)
+        args = ({MODEL!r}, "q", ["a", "b"])
+        kwargs = dict(api_base={nim.url!r}, api_key={NIM_KEY!r})
+        with rerankit.Client() as client:
+            assert len(client.rerank(*args, **kwargs).results) == 2
+            assert isinstance(client._sender_, HttpxSender)
+        async def main():
+            async with rerankit.AsyncClient() as client:
+                assert len((await client.rerank(*args, **kwargs)).results) == 2
+                assert isinstance(client._sender_, HttpxAsyncSender)
+        asyncio.run(main())
+        print("ok")
+    """)
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ok"

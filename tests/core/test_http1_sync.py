@@ -311,6 +311,28 @@ def test_a_stale_connection_is_retried_once_on_a_new_one(raw):
     assert raw.accepts == 2
 
 
+def test_the_retry_after_a_stale_connection_opens_a_new_one(raw):
+    # Two idle connections; the newest turns out stale: the retry must not take the
+    # other idle one (it may be just as stale) but open a new connection.
+    gate = threading.Event()
+    raw.replies.extend([Reply(OK, hold=gate), Reply(OK, hold=gate)])
+    sender = lean()
+    sender.pool.keepalive = 1e9
+    pair = [threading.Thread(target=post, args=(sender, raw.url)) for _ in range(2)]
+    for thread in pair:
+        thread.start()
+    while raw.requests < 2:
+        time.sleep(0.01)
+    gate.set()
+    for thread in pair:
+        thread.join()
+    assert sender.pool.idle() == 2
+    raw.replies.append(Reply(b"", close=True))
+    assert post(sender, raw.url).content == ANSWER
+    assert raw.accepts == 3 and sender.pool.idle() == 2
+    sender.close()
+
+
 def test_101_concurrent_calls_open_at_most_100_connections(raw):
     gate = threading.Event()
     for _ in range(MAX_CONNECTIONS):

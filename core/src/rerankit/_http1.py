@@ -483,13 +483,16 @@ class Pool:
         """How many connections wait in the pool."""
         return sum(len(v) for v in self._idle.values())
 
-    async def acquire(self, origin: Origin) -> tuple[Connection, bool]:
-        """A connection to `origin`, and whether it was used before (it may be stale)."""
+    async def acquire(self, origin: Origin, fresh: bool = False) -> tuple[Connection, bool]:
+        """A connection to `origin`, and whether it was used before (it may be stale).
+
+        `fresh`: a new connection, not an idle one (the retry after a stale one).
+        """
         loop = asyncio.get_running_loop()
         if loop is not self._loop:  # connections belong to the loop that opened them
             self._forget(loop)
         while True:
-            idle = self._idle.get(origin)
+            idle = None if fresh else self._idle.get(origin)
             if idle:
                 now = time.monotonic()
                 while idle:
@@ -639,7 +642,7 @@ class LeanAsyncSender:
         pool = self.pool
         retried = False
         while True:
-            connection, reused = await pool.acquire(where.origin)
+            connection, reused = await pool.acquire(where.origin, retried)
             try:
                 parser = await connection.exchange(data)
                 status, found, content = parser.result()

@@ -105,11 +105,16 @@ class SyncPool:
         with self._slot:
             return sum(len(v) for v in self._idle.values())
 
-    def acquire(self, origin: Origin, deadline_at: float | None) -> tuple[_Connection, bool]:
-        """A connection to `origin`, and whether it was used before (it may be stale)."""
+    def acquire(
+        self, origin: Origin, deadline_at: float | None, fresh: bool = False
+    ) -> tuple[_Connection, bool]:
+        """A connection to `origin`, and whether it was used before (it may be stale).
+
+        `fresh`: a new connection, not an idle one (the retry after a stale one).
+        """
         with self._slot:
             while True:
-                idle = self._idle.get(origin)
+                idle = None if fresh else self._idle.get(origin)
                 now = time.monotonic()
                 while idle:
                     connection = idle.pop()
@@ -245,7 +250,7 @@ class LeanSender:
         pool = self.pool
         retried = False
         while True:
-            connection, reused = pool.acquire(where.origin, deadline_at)
+            connection, reused = pool.acquire(where.origin, deadline_at, retried)
             try:
                 parser = _exchange(connection, data, deadline_at, check, interruptible)
                 status, found, content = parser.result()

@@ -467,6 +467,17 @@ def test_a_proxy_option_or_own_transport_keeps_the_library_sender():
     assert not isinstance(own._sender(), LeanAsyncSender)
 
 
+def test_one_sender_across_two_event_loops_reconnects_and_counts_right(nim):
+    # rerankit.arerank's and a test's pattern: the old loop's connections are forgotten,
+    # and one still in use when the loop changed does not unbalance the count.
+    sender = lean()
+    ready = HttpRequest("GET", nim.url + "/v1/health/ready")
+    assert asyncio.run(sender.send(ready, {}, 5.0, None)).status_code == 200
+    assert sender.pool.open == 1
+    assert asyncio.run(sender.send(ready, {}, 5.0, None)).status_code == 200
+    assert sender.pool.open == 1 and sender.pool.idle() == 1
+
+
 def test_without_httptools_both_clients_work_as_before(nim):
     # httptools missing (core without [fast]): the library senders, and calls still work.
     script = textwrap.dedent(f"""

@@ -380,10 +380,11 @@ def _merged(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:
 class Connection(asyncio.Protocol):
     """One keep-alive connection: one exchange at a time, one future per exchange."""
 
-    __slots__ = ("_waiter", "closed", "idle_since", "origin", "parser", "transport")
+    __slots__ = ("_waiter", "closed", "idle_since", "loop", "origin", "parser", "transport")
 
-    def __init__(self, origin: Origin, max_bytes: int) -> None:
+    def __init__(self, origin: Origin, max_bytes: int, loop: asyncio.AbstractEventLoop) -> None:
         self.origin = origin
+        self.loop = loop
         self.parser = ResponseParser(max_bytes)
         self.transport: asyncio.Transport | None = None
         self.closed = False
@@ -523,6 +524,9 @@ class Pool:
 
     def release(self, connection: Connection, reusable: bool) -> None:
         """Give `connection` back: kept when `reusable` (a complete answer), else closed."""
+        if connection.loop is not self._loop:  # opened before `_forget`: not counted now
+            connection.abort()
+            return
         if reusable and not connection.closed and not self._closed:
             connection.idle_since = time.monotonic()
             self._idle.setdefault(connection.origin, []).append(connection)
@@ -544,7 +548,7 @@ class Pool:
         context = self._ssl_context() if scheme == "https" else None
         try:
             _, connection = await loop.create_connection(
-                lambda: Connection(origin, self._max_bytes),
+                lambda: Connection(origin, self._max_bytes, loop),
                 host,
                 port,
                 ssl=context,

@@ -503,3 +503,38 @@ def test_without_httptools_both_clients_work_as_before(nim):
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "ok"
+
+
+async def test_tls_trusts_ssl_cert_file_offers_http_1_1_and_refuses_an_unknown_ca(
+    monkeypatch, tmp_path
+):
+    import ssl
+
+    import trustme
+
+    ca = trustme.CA()
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(server_context)
+    server_context.set_alpn_protocols(["h2", "http/1.1"])
+    chosen: list[str | None] = []
+    raw = RawServer()
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        chosen.append(writer.get_extra_info("ssl_object").selected_alpn_protocol())
+        await raw.handle(reader, writer)
+
+    listener = await asyncio.start_server(handle, "127.0.0.1", 0, ssl=server_context)
+    url = f"https://127.0.0.1:{listener.sockets[0].getsockname()[1]}/rank"
+    async with listener:
+        monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+        monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+        stranger = lean()  # certifi's CAs: the test CA is unknown
+        error = await fails(stranger, url)
+        await stranger.aclose()
+        ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+        monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "ca.pem"))
+        trusting = lean()
+        assert (await post(trusting, url)).content == ANSWER
+        await trusting.aclose()
+    assert error.kind == "connect" and "CERTIFICATE_VERIFY_FAILED" in str(error)
+    assert chosen == ["http/1.1"]  # ALPN: never h2, which this client does not speak

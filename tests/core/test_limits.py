@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import os
 import socket
 import threading
 import tracemalloc
 import zlib
 from collections.abc import Callable, Iterator
 from typing import Any, ClassVar
+from unittest import mock
 
 import httpx
 import pytest
@@ -44,33 +46,40 @@ DOCS = ["alpha beta", "gamma"]
 JSON = {"content-type": "application/json"}
 MIB = 1024 * 1024
 
-# -- the four transports -------------------------------------------------------------------
+# -- the transports --------------------------------------------------------------------------
 
 Call = Callable[..., Any]
 
 
-def _sync(**client: Any) -> Call:
+def _sync(force: str = "", **client: Any) -> Call:
+    """A call on a fresh sync client; `force` sets RERANKIT_SYNC_TRANSPORT for it."""
+
     def call(*args: Any, **kwargs: Any) -> Any:
-        with Client(**client) as c:
+        with mock.patch.dict(os.environ, {"RERANKIT_SYNC_TRANSPORT": force}), Client(**client) as c:
             return c.rerank(*args, **kwargs)
 
     return call
 
 
-def _async(make: Callable[..., AsyncClient], **client: Any) -> Call:
+def _async(make: Callable[..., AsyncClient], force: str = "", **client: Any) -> Call:
+    """A call on a fresh async client; `force` sets RERANKIT_ASYNC_TRANSPORT for it."""
+
     def call(*args: Any, **kwargs: Any) -> Any:
         async def run() -> Any:
             async with make(**client) as c:
                 return await c.rerank(*args, **kwargs)
 
-        return asyncio.run(run())
+        with mock.patch.dict(os.environ, {"RERANKIT_ASYNC_TRANSPORT": force}):
+            return asyncio.run(run())
 
     return call
 
 
 TRANSPORTS: dict[str, Callable[..., Call]] = {
     "sync": _sync,
-    "aiohttp": lambda **kw: _async(AsyncClient, **kw),
+    "sync-httpx": lambda **kw: _sync("httpx", **kw),
+    "lean": lambda **kw: _async(AsyncClient, **kw),
+    "aiohttp": lambda **kw: _async(AsyncClient, "aiohttp", **kw),
     "aiohttp-via-httpx": lambda timeout=10, **kw: _async(
         AsyncClient, timeout=httpx.Timeout(timeout), **kw
     ),
@@ -278,7 +287,7 @@ def test_retry_after_is_parsed_defensively(header, seconds):
 
 
 # An httpx.Timeout sets no overall deadline, so that transport is left out here.
-@pytest.mark.parametrize("transport", ["sync", "aiohttp", "httpx-async"])
+@pytest.mark.parametrize("transport", ["sync", "sync-httpx", "lean", "aiohttp", "httpx-async"])
 def test_an_infinite_retry_after_gives_a_capped_wait_not_a_crash(transport, server):
     answer(server, 429, {"message": "slow down"}, **{"retry-after": "inf"})
     with pytest.raises(RateLimitError) as info:

@@ -2,7 +2,7 @@
 
 A loopback forward proxy (CONNECT tunnels and absolute-URI requests, counted) and a
 loopback HTTPS upstream whose certificate comes from a CA of the test's own (trustme).
-The sync client, the async client on httpx and the async client on aiohttp each go
+The sync client and the async client on httpx, on aiohttp and on its own HTTP/1.1 client each go
 through the proxy for `HTTP_PROXY`/`HTTPS_PROXY` and `proxy=`, around it for `NO_PROXY`,
 and trust the test CA through `SSL_CERT_FILE`, `SSL_CERT_DIR` and `verify=`.
 """
@@ -27,7 +27,10 @@ from rerankit.errors import InvalidParameterError, ProviderConnectionError
 from ..fakes.rerank_server import FakeRerankServer, Reply
 from .fakes import registry
 
-TRANSPORTS = ["sync", "async-httpx", "async-aiohttp"]
+# "sync" and "async-lean" are the defaults (rerankit's own HTTP/1.1 client); with a proxy
+# configured they hand the call to httpx/aiohttp, which these tests then see going through
+# the proxy.
+TRANSPORTS = ["sync", "sync-httpx", "async-httpx", "async-aiohttp", "async-lean"]
 ENVIRONMENT = (
     "HTTP_PROXY",
     "HTTPS_PROXY",
@@ -36,6 +39,7 @@ ENVIRONMENT = (
     "SSL_CERT_FILE",
     "SSL_CERT_DIR",
     "RERANKIT_ASYNC_TRANSPORT",
+    "RERANKIT_SYNC_TRANSPORT",
 )
 
 
@@ -169,12 +173,14 @@ def ca_file(ca: trustme.CA, tmp_path: Path) -> str:
 
 def rerank(transport: str, monkeypatch: pytest.MonkeyPatch, base: str, **options) -> list[int]:
     """One call on a fresh client of `transport` (made after the environment is set)."""
-    if transport == "sync":
+    if transport.startswith("sync"):
+        if transport == "sync-httpx":
+            monkeypatch.setenv("RERANKIT_SYNC_TRANSPORT", "httpx")
         with Client(registry=registry(), max_retries=0, timeout=10, **options) as client:
             response = client.rerank("echo/m", "q", ["a", "b"], api_base=base)
         return [r.index for r in response.results]
-    if transport == "async-httpx":
-        monkeypatch.setenv("RERANKIT_ASYNC_TRANSPORT", "httpx")
+    if transport in ("async-httpx", "async-aiohttp"):
+        monkeypatch.setenv("RERANKIT_ASYNC_TRANSPORT", transport.removeprefix("async-"))
     import asyncio
 
     async def call() -> list[int]:

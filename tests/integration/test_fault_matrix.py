@@ -41,8 +41,10 @@ def expected(docs: list[str], query: str = QUERY) -> list[int]:
     return sorted(range(len(docs)), key=lambda i: (-scores[i], i))
 
 
-@pytest.fixture
-def client(nim):
+@pytest.fixture(params=["lean", "httpx"])
+def client(nim, monkeypatch, request):
+    # The sync client's two senders: rerankit's own HTTP/1.1 client and httpx.Client.
+    monkeypatch.setenv("RERANKIT_SYNC_TRANSPORT", request.param)
     with rerankit.Client(retry_backoff=0.01, timeout=10) as c:
         yield c
 
@@ -187,7 +189,7 @@ async def test_async_transient_faults_are_retried(nim):
     assert [x.index for x in r.results] == expected(DOCS) and r.meta.attempts == 4
 
 
-@pytest.mark.parametrize("transport", ["default", "httpx"])
+@pytest.mark.parametrize("transport", ["default", "aiohttp", "httpx"])
 async def test_async_cancellation_is_prompt_and_leaks_no_connection(nim, monkeypatch, transport):
     monkeypatch.setenv("RERANKIT_ASYNC_TRANSPORT", transport)
     nim.enqueue_faults(["hang"] * 3)
@@ -209,8 +211,10 @@ async def test_async_cancellation_is_prompt_and_leaks_no_connection(nim, monkeyp
         with pytest.raises(asyncio.CancelledError):
             await task
         assert time.monotonic() - started < 1
-        transport = client._http._transport
-        if hasattr(transport, "_pool"):  # httpx's pool: no connection left busy
+        if transport == "default":  # rerankit's own pool: no connection left in use
+            pool = client._sender_.pool
+            assert pool.open == pool.idle()
+        elif hasattr(transport := client._http._transport, "_pool"):  # httpx's: none busy
             assert all(c.is_idle() or c.is_closed() for c in transport._pool.connections)
         else:  # the aiohttp pool of rerankit[fast]: no connection still acquired
             assert not transport.client.connector._acquired
@@ -219,12 +223,13 @@ async def test_async_cancellation_is_prompt_and_leaks_no_connection(nim, monkeyp
         assert [x.index for x in r.results] == expected(DOCS)
 
 
-def test_closing_the_client_closes_its_pool(nim):
-    client = rerankit.Client()
+def test_closing_the_client_closes_its_pool(client, nim):
     call(client, nim)
-    http = client._http
     client.close()
-    assert http.is_closed
+    if client._http is not None:  # httpx.Client
+        assert client._http.is_closed
+    else:  # rerankit's own pool: the kept-alive connection is closed
+        assert client._sender_.pool.open == 0 and client._sender_.pool.idle() == 0
 
 
 def test_unicode_round_trips_through_the_wire(client, nim):

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import functools
+import ssl
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from types import TracebackType
@@ -47,8 +48,8 @@ from ._normalize import Normalize
 from ._observe import attempt_headers, observed_end, observed_start
 from ._pipeline import Part, Prepared, finish, merged, rank_part
 from ._retry import CallStats
-from ._senders import HttpxAsyncSender, SendError, async_sender
-from ._transport import default_async_client
+from ._senders import AsyncSender, SendError, async_sender
+from ._transport import default_async_client, lean_async_sender
 from .errors import ProviderError
 from .provider import LocalProvider, ProviderRequest, Ranking
 from .registry import ProviderRegistry
@@ -117,7 +118,7 @@ class AsyncClient(ClientBase):
         )
         self._transport = transport
         self._http = http_client
-        self._sender_: HttpxAsyncSender | None = None
+        self._sender_: AsyncSender | None = None
         self._local_pool: ThreadPoolExecutor | None = None
 
     def _http_client(self) -> httpx.AsyncClient:
@@ -127,11 +128,26 @@ class AsyncClient(ClientBase):
             )
         return self._http
 
-    def _sender(self) -> HttpxAsyncSender:
+    def _sender(self) -> AsyncSender:
         sender = self._sender_
         if sender is None:
-            sender = self._sender_ = async_sender(self._http_client(), self.max_response_bytes)
+            sender = self._sender_ = self._new_sender()
         return sender
+
+    def _new_sender(self) -> AsyncSender:
+        """rerankit's own HTTP/1.1 client where it serves exactly, else httpx/aiohttp."""
+
+        def library() -> AsyncSender:
+            return async_sender(self._http_client(), self.max_response_bytes)
+
+        if self._transport is None and self._http is None:
+            verify = self.verify
+            if isinstance(verify, str):  # a CA bundle path
+                verify = ssl.create_default_context(cafile=verify)
+            lean = lean_async_sender(self.proxy, verify, self.max_response_bytes, library)
+            if lean is not None:
+                return lean  # type: ignore[no-any-return]
+        return library()
 
     async def rerank(
         self,
@@ -418,7 +434,9 @@ class AsyncClient(ClientBase):
         if self._local_pool is not None:
             self._local_pool.shutdown(wait=False, cancel_futures=True)
             self._local_pool = None
-        if self._http is not None:
+        if self._sender_ is not None:
+            await self._sender_.aclose()  # its pool, and the HTTP client it sends through
+        elif self._http is not None:
             await self._http.aclose()
 
     async def __aenter__(self) -> Self:

@@ -17,6 +17,7 @@ when a call has more than one chunk).
 
 from __future__ import annotations
 
+import ssl
 import threading
 import time
 from collections.abc import Sequence
@@ -48,7 +49,8 @@ from ._normalize import Normalize
 from ._observe import attempt_headers, observed_end, observed_start
 from ._pipeline import Part, Prepared, finish, merged, rank_part
 from ._retry import CallStats
-from ._senders import DEFAULT_HEADERS, HttpxSender, SendError, sync_http_client
+from ._senders import DEFAULT_HEADERS, HttpxSender, Sender, SendError, sync_http_client
+from ._transport import lean_sync_sender
 from .errors import ProviderError
 from .provider import LocalProvider, Ranking
 from .registry import ProviderRegistry
@@ -125,24 +127,38 @@ class Client(ClientBase):
         self._transport = transport
         self._http = http_client
         self._http_lock = threading.Lock()
-        self._sender_: HttpxSender | None = None
+        self._sender_: Sender | None = None
 
-    def _sender(self) -> HttpxSender:
+    def _sender(self) -> Sender:
         sender = self._sender_
         if sender is None:
             with self._http_lock:  # chunk threads may race to create it
                 sender = self._sender_
                 if sender is None:
-                    capped = False
-                    if self._http is None and self._transport is None:
-                        self._http, capped = sync_http_client(self.timeout, self.proxy, self.verify)
-                    elif self._http is None:
-                        self._http = httpx.Client(
-                            transport=self._transport, timeout=self.timeout, headers=DEFAULT_HEADERS
-                        )
-                    sender = HttpxSender(self._http, self.max_response_bytes, capped)
-                    self._sender_ = sender
+                    sender = self._sender_ = self._new_sender()
         return sender
+
+    def _new_sender(self) -> Sender:
+        """rerankit's own HTTP/1.1 client where it serves exactly, else `httpx.Client`."""
+        if self._http is None and self._transport is None:
+            verify = self.verify
+            if isinstance(verify, str):  # a CA bundle path
+                verify = ssl.create_default_context(cafile=verify)
+            lean = lean_sync_sender(self.proxy, verify, self.max_response_bytes, self._httpx)
+            if lean is not None:
+                return lean  # type: ignore[no-any-return]
+        return self._httpx()
+
+    def _httpx(self) -> HttpxSender:
+        """The sender on `httpx.Client` (the caller's, or one built here)."""
+        capped = False
+        if self._http is None and self._transport is None:
+            self._http, capped = sync_http_client(self.timeout, self.proxy, self.verify)
+        elif self._http is None:
+            self._http = httpx.Client(
+                transport=self._transport, timeout=self.timeout, headers=DEFAULT_HEADERS
+            )
+        return HttpxSender(self._http, self.max_response_bytes, capped)
 
     def rerank(
         self,
@@ -429,7 +445,9 @@ class Client(ClientBase):
 
     def close(self) -> None:
         """Close the connection pool."""
-        if self._http is not None:
+        if self._sender_ is not None:
+            self._sender_.close()  # its pool, and the httpx client it sends through
+        elif self._http is not None:
             self._http.close()
 
     def __enter__(self) -> Self:

@@ -10,6 +10,10 @@ life-cycle hooks and never see httpx or aiohttp. Three implementations:
   (no `httpx.Request`/`Response` built); with per-operation httpx timeouts it takes the
   httpx path of the same client.
 
+By default both clients send through rerankit's own HTTP/1.1 client instead
+(`_http1.LeanAsyncSender`, `_http1_sync.LeanSender`; `_transport` says when), which hands
+what it cannot send exactly to one of these.
+
 Every one sends `HttpRequest.content` verbatim when set (a signed body), else `json`
 encoded once by `_json.encode` (orjson when installed) and sent as bytes; reads
 the body through `_body` within `max_bytes`; and raises `SendError`, a typed failure that

@@ -16,6 +16,14 @@ Providers never see the difference: they speak `rerankit.wire` types.
 `RERANKIT_ASYNC_TRANSPORT=httpx` forces httpx's own transport even when aiohttp is
 installed.
 
+In front of both, `lean_async_sender` gives `AsyncClient` rerankit's own HTTP/1.1 client
+(`_http1`, on httptools) when it can serve the client exactly: no `transport=` or
+`http_client=`, no proxy (neither `proxy=` nor `HTTP(S)_PROXY`/`ALL_PROXY`), httptools
+installed, and `RERANKIT_ASYNC_TRANSPORT` not set to `aiohttp` or `httpx` (which force
+those). The client above is then built only for the requests the lean one hands on.
+`lean_sync_sender` does the same for `Client` (`_http1_sync`, over blocking sockets);
+`RERANKIT_SYNC_TRANSPORT=httpx` keeps `httpx.Client` there.
+
 Both honour the same environment and options as the sync client: `HTTP(S)_PROXY`,
 `ALL_PROXY` and `NO_PROXY` (aiohttp's `trust_env`, turned on when one is set),
 `SSL_CERT_FILE`/`SSL_CERT_DIR` (httpx's `create_ssl_context`, whose context aiohttp uses
@@ -32,7 +40,7 @@ import asyncio
 import os
 import ssl
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Any
 
@@ -40,7 +48,7 @@ import httpx
 
 from ._body import ACCEPT_ENCODING, DEFAULT_MAX_RESPONSE_BYTES, BodyReader
 
-__all__ = ["default_async_client"]
+__all__ = ["default_async_client", "lean_async_sender", "lean_sync_sender"]
 
 #: Pool size of httpx's default transport, so the choice changes speed, not limits.
 MAX_CONNECTIONS = 100
@@ -85,6 +93,49 @@ def default_async_client(
     )
 
 
+def lean_async_sender(
+    proxy: str | None, verify: Verify, max_bytes: int, fallback: Callable[[], Any]
+) -> Any:
+    """rerankit's own HTTP/1.1 sender (`_http1.LeanAsyncSender`) when it serves exactly.
+
+    None when a proxy is configured (`proxy=` or the environment's: it speaks to origins
+    only), when `RERANKIT_ASYNC_TRANSPORT` forces `aiohttp` or `httpx`, or without
+    httptools (`rerankit[fast]` brings it). `fallback()` makes the sender for the
+    requests it hands on; call this only when the caller gave no transport or client.
+    """
+    if not _lean_fits(proxy, "RERANKIT_ASYNC_TRANSPORT", ("aiohttp", "httpx")):
+        return None
+    try:
+        from ._http1 import LeanAsyncSender
+    except ImportError:  # no httptools
+        return None
+    return LeanAsyncSender(verify, max_bytes, fallback)
+
+
+def lean_sync_sender(
+    proxy: str | None, verify: Verify, max_bytes: int, fallback: Callable[[], Any]
+) -> Any:
+    """The same for `Client` (`_http1_sync.LeanSender`): `RERANKIT_SYNC_TRANSPORT=httpx`
+    keeps httpx's own client."""
+    if not _lean_fits(proxy, "RERANKIT_SYNC_TRANSPORT", ("httpx",)):
+        return None
+    try:
+        from ._http1_sync import LeanSender
+    except ImportError:  # no httptools
+        return None
+    return LeanSender(verify, max_bytes, fallback)
+
+
+def _lean_fits(proxy: str | None, variable: str, forcing: tuple[str, ...]) -> bool:
+    if proxy is not None or _proxy_in_environment():
+        return False  # it speaks to origins only
+    return os.environ.get(variable, "").lower() not in forcing
+
+
+def _proxy_in_environment() -> bool:
+    return any(os.environ.get(v) or os.environ.get(v.upper()) for v in _PROXY_VARIABLES)
+
+
 def no_cookies() -> CookieJar:
     """A cookie jar that stores nothing (no domain is allowed to set a cookie).
 
@@ -119,9 +170,7 @@ def _aiohttp_client(timeout: Any, proxy: str | None, verify: Verify) -> httpx.As
     ssl_context = httpx.create_ssl_context(verify=verify)
     # aiohttp's trust_env reads the environment on every request (a tenth of a call's
     # cost); pay it only when a proxy is configured, which is what it is for.
-    trust_env = proxy is None and any(
-        os.environ.get(v) or os.environ.get(v.upper()) for v in _PROXY_VARIABLES
-    )
+    trust_env = proxy is None and _proxy_in_environment()
     connectors: list[Any] = []
 
     def new_session() -> aiohttp.ClientSession:

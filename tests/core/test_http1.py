@@ -27,6 +27,7 @@ from rerankit._http1 import (
     MAX_CONNECTIONS,
     MAX_HEAD_BYTES,
     MAX_HEADERS,
+    Connection,
     LeanAsyncSender,
     ResponseParser,
     request_bytes,
@@ -476,6 +477,16 @@ def test_one_sender_across_two_event_loops_reconnects_and_counts_right(nim):
     assert sender.pool.open == 1
     assert asyncio.run(sender.send(ready, {}, 5.0, None)).status_code == 200
     assert sender.pool.open == 1 and sender.pool.idle() == 1
+
+    async def hold() -> Connection:
+        connection, _ = await sender.pool.acquire(target(ready.url).origin)
+        return connection
+
+    held = asyncio.run(hold())  # still in use when its loop ends
+    assert asyncio.run(sender.send(ready, {}, 5.0, None)).status_code == 200
+    assert sender.pool.open == 1
+    sender.pool.release(held, True)  # the old loop's: closed, neither kept nor counted
+    assert held.closed and sender.pool.open == 1 and sender.pool.idle() == 1
 
 
 def test_without_httptools_both_clients_work_as_before(nim):

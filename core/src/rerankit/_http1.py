@@ -41,7 +41,7 @@ import httptools
 import httpx
 
 from ._body import ACCEPT_ENCODING, BodyReader, ResponseTooLarge
-from ._senders import AsyncSender, SendError, VerifyTypes, _body
+from ._senders import AsyncSender, SendError, VerifyTypes, _body, merged_headers
 from .errors import InvalidParameterError
 from .wire import HttpRequest, HttpResponse
 
@@ -54,6 +54,7 @@ __all__ = [
     "Target",
     "target",
     "request_bytes",
+    "ssl_context",
     "ResponseParser",
     "Connection",
     "Pool",
@@ -253,7 +254,7 @@ class ResponseParser:
             self._informational = True
             return
         self.status = status
-        headers = self.headers = _merged(self._raw)
+        headers = self.headers = merged_headers(self._raw)
         try:
             self._reader = BodyReader.open(
                 self.max_bytes, headers.get("content-length"), headers.get("content-encoding")
@@ -363,18 +364,15 @@ class ResponseParser:
         return error
 
 
-def _merged(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:
-    """Headers as httpx's `Headers.items()` gives them: names lower-cased, repeats joined."""
-    merged: dict[str, str] = {}
-    for raw_name, raw_value in raw:
-        name = raw_name.decode("latin-1").lower()
-        try:
-            value = raw_value.decode()
-        except UnicodeDecodeError:
-            value = raw_value.decode("latin-1")
-        previous = merged.get(name)
-        merged[name] = value if previous is None else f"{previous}, {value}"
-    return merged
+def ssl_context(verify: VerifyTypes) -> ssl.SSLContext:
+    """The TLS context for `verify`: httpx's trust store and rules (certifi,
+    SSL_CERT_FILE/SSL_CERT_DIR, verify=), so verification behaves as on every other
+    transport; ALPN offers http/1.1 only, except on a caller's own context (never changed).
+    """
+    context = httpx.create_ssl_context(verify=verify)
+    if not isinstance(verify, ssl.SSLContext):
+        context.set_alpn_protocols(["http/1.1"])
+    return context
 
 
 class Connection(asyncio.Protocol):
@@ -560,13 +558,7 @@ class Pool:
 
     def _ssl_context(self) -> ssl.SSLContext:
         if self._ssl is None:
-            verify = self._verify
-            # httpx's trust store and rules (certifi, SSL_CERT_FILE/SSL_CERT_DIR, verify=),
-            # so verification behaves as on every other transport.
-            context = httpx.create_ssl_context(verify=verify)
-            if not isinstance(verify, ssl.SSLContext):  # never change the caller's context
-                context.set_alpn_protocols(["http/1.1"])
-            self._ssl = context
+            self._ssl = ssl_context(self._verify)
         return self._ssl
 
     def _evict(self) -> bool:

@@ -23,14 +23,13 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import httpx
-
 from ._http1 import (
     KEEPALIVE_SECONDS,
     MAX_CONNECTIONS,
     Origin,
     ResponseParser,
     request_bytes,
+    ssl_context,
     target,
 )
 from ._senders import Sender, SendError, VerifyTypes, _body
@@ -180,12 +179,7 @@ class SyncPool:
     def _ssl_context(self) -> ssl.SSLContext:
         with self._slot:
             if self._ssl is None:
-                verify = self._verify
-                # httpx's trust store and rules, as on every other transport.
-                context = httpx.create_ssl_context(verify=verify)
-                if not isinstance(verify, ssl.SSLContext):  # never change the caller's
-                    context.set_alpn_protocols(["http/1.1"])
-                self._ssl = context
+                self._ssl = ssl_context(self._verify)
             return self._ssl
 
     def _evict(self, now: float) -> bool:

@@ -28,7 +28,7 @@ The clients rerankit builds honour the same environment and options on every tra
 from __future__ import annotations
 
 import ssl
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Literal, Protocol
 
 import httpx
@@ -55,6 +55,7 @@ __all__ = [
     "is_per_operation",
     "sync_http_client",
     "async_sender",
+    "merged_headers",
 ]
 
 TimeoutTypes = float | httpx.Timeout | None
@@ -179,6 +180,21 @@ def _build(
         content=content,
         timeout=_timeout(remaining, per_operation),
     )
+
+
+def merged_headers(raw: Iterable[tuple[bytes, bytes]]) -> dict[str, str]:
+    """Raw header pairs as httpx's `Headers.items()` gives them: names lower-cased,
+    values UTF-8 (latin-1 when not), repeats joined by ", ". What every sender returns."""
+    merged: dict[str, str] = {}
+    for raw_name, raw_value in raw:
+        name = raw_name.decode("latin-1").lower()
+        try:
+            value = raw_value.decode()
+        except UnicodeDecodeError:
+            value = raw_value.decode("latin-1")
+        previous = merged.get(name)
+        merged[name] = value if previous is None else f"{previous}, {value}"
+    return merged
 
 
 def _wire(status: int, headers: httpx.Headers, content: bytes) -> HttpResponse:

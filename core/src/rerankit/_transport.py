@@ -255,16 +255,9 @@ class AiohttpClient(httpx.AsyncClient):
         status, raw_headers, body = await self._exchange(
             method, url, json, headers, timeout, timeout, timeout, max_bytes, content
         )
-        merged: dict[str, str] = {}
-        for raw_name, raw_value in raw_headers:
-            name = raw_name.decode("latin-1").lower()
-            try:
-                value = raw_value.decode()
-            except UnicodeDecodeError:
-                value = raw_value.decode("latin-1")
-            previous = merged.get(name)
-            merged[name] = value if previous is None else f"{previous}, {value}"
-        return status, merged, body
+        from ._senders import merged_headers  # the senders' module imports this one
+
+        return status, merged_headers(raw_headers), body
 
     async def _exchange(
         self,

@@ -1,10 +1,13 @@
-"""The asynchronous client, `AsyncClient`: native async I/O on a pooled `httpx.AsyncClient`.
+"""The asynchronous client, `AsyncClient`: native async I/O on a pooled HTTP client.
+
+The pool is rerankit's own HTTP/1.1 client where it can serve the client, else an
+aiohttp- or httpx-backed `httpx.AsyncClient` (`_transport` says which when).
 
 The overall deadline is one `asyncio.timeout` around each model's whole call (every retry
 and chunk), so a hang or a slow drip ends when the deadline does. A large call's chunks
 are tasks, at most `max_concurrency` sending at once; the first chunk to fail cancels the
-others. Cancelling the caller cancels every chunk, and httpx closes the connections they
-were using.
+others. Cancelling the caller cancels every chunk, and the connections they were using
+are closed (never reused half-read).
 
 A local provider (BM25, an in-process model) computes without I/O: its `rerank` runs on
 a small worker pool, so one large call does not stall every other coroutine of the
@@ -65,7 +68,7 @@ LOCAL_WORKERS = 4
 
 
 class AsyncClient(ClientBase):
-    """An asynchronous rerank client; native async I/O on a pooled `httpx.AsyncClient`.
+    """An asynchronous rerank client; native async I/O on a pooled HTTP client.
 
     ```python
     async with rerankit.AsyncClient(timeout=5, fallbacks=["local/bm25"]) as client:

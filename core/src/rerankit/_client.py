@@ -1,9 +1,11 @@
 """The synchronous client, `Client`. It owns all of its I/O.
 
-Each holds one pooled httpx client, created on first HTTP use and reused for every call,
-behind a sender (`_senders.HttpxSender`): this module sends `wire.HttpRequest`s and gets
-`wire.HttpResponse`s. Closing the rerankit client closes its pool. Sync is a plain
-`httpx.Client`, never a bridge onto an event loop.
+Each holds one connection pool, created on first HTTP use and reused for every call,
+behind a sender: rerankit's own HTTP/1.1 client (`_http1_sync.LeanSender`) where it can
+serve the client, else an `httpx.Client` (`_senders.HttpxSender`; `_transport` says
+which when). This module sends `wire.HttpRequest`s and gets `wire.HttpResponse`s.
+Closing the rerankit client closes its pool. Sync is blocking sockets, never a bridge
+onto an event loop.
 
 The overall deadline: httpx's timeouts are per operation, so a server that drips a byte
 every second never trips a read timeout. The sync client therefore streams each answer,

@@ -177,22 +177,22 @@ class AsyncClient(ClientBase):
         `max_concurrency` and `normalize` override the client's settings for this call.
         """
         return (
-            await self._answer(
+            await self.rerank_answer(
                 model,
                 query,
                 documents,
-                top_n,
-                return_documents,
-                api_key,
-                api_base,
-                timeout,
-                max_retries,
-                fallbacks,
-                max_documents_per_request,
-                max_concurrency,
-                drop_params,
-                normalize,
-                params,
+                top_n=top_n,
+                return_documents=return_documents,
+                api_key=api_key,
+                api_base=api_base,
+                timeout=timeout,
+                max_retries=max_retries,
+                fallbacks=fallbacks,
+                max_documents_per_request=max_documents_per_request,
+                max_concurrency=max_concurrency,
+                drop_params=drop_params,
+                normalize=normalize,
+                **params,
             )
         ).response()
 
@@ -217,42 +217,6 @@ class AsyncClient(ClientBase):
     ) -> RerankAnswer:
         """`rerank`, answering plain data: a `RerankAnswer`, whose `response()` is the
         `RerankResponse` `rerank` returns, built only when asked for (docs/api.md)."""
-        return await self._answer(
-            model,
-            query,
-            documents,
-            top_n,
-            return_documents,
-            api_key,
-            api_base,
-            timeout,
-            max_retries,
-            fallbacks,
-            max_documents_per_request,
-            max_concurrency,
-            drop_params,
-            normalize,
-            params,
-        )
-
-    async def _answer(
-        self,
-        model: str,
-        query: str,
-        documents: Sequence[DocumentInput],
-        top_n: int | None,
-        return_documents: bool,
-        api_key: str | None,
-        api_base: str | None,
-        timeout: TimeoutTypes,
-        max_retries: int,
-        fallbacks: Sequence[str] | None,
-        max_documents_per_request: int | None,
-        max_concurrency: int,
-        drop_params: bool | None,
-        normalize: Normalize,
-        params: dict[str, Any],
-    ) -> RerankAnswer:
         args = CallArgs(
             query,
             documents,

@@ -34,7 +34,7 @@ import ssl
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol, TypeVar
 from urllib.parse import urlsplit
 
 import httptools
@@ -375,6 +375,38 @@ def ssl_context(verify: VerifyTypes) -> ssl.SSLContext:
     return context
 
 
+class _Idle(Protocol):
+    """What `evict` needs of a pooled connection (async or sync)."""
+
+    origin: Origin
+    idle_since: float
+
+
+_C = TypeVar("_C", bound=_Idle)
+
+
+def evict(
+    idle: dict[Origin, list[_C]], unusable: Callable[[_C], bool], drop: Callable[[_C], None]
+) -> bool:
+    """Free a pool slot held by an idle connection: every `unusable` one, else the one
+    idle longest. False when no connection is idle. The async and the sync pool's rule."""
+    freed = False
+    oldest: _C | None = None
+    for connections in idle.values():
+        for connection in list(connections):
+            if unusable(connection):
+                connections.remove(connection)
+                drop(connection)
+                freed = True
+            elif oldest is None or connection.idle_since < oldest.idle_since:
+                oldest = connection
+    if freed or oldest is None:
+        return freed
+    idle[oldest.origin].remove(oldest)
+    drop(oldest)
+    return True
+
+
 class Connection(asyncio.Protocol):
     """One keep-alive connection: one exchange at a time, one future per exchange."""
 
@@ -564,21 +596,11 @@ class Pool:
     def _evict(self) -> bool:
         """Free a slot held by an idle connection (closed, expired, else the oldest)."""
         now = time.monotonic()
-        freed = False
-        oldest: Connection | None = None
-        for connections in self._idle.values():
-            for connection in list(connections):
-                if connection.closed or now - connection.idle_since >= self.keepalive:
-                    connections.remove(connection)
-                    self._drop(connection)
-                    freed = True
-                elif oldest is None or connection.idle_since < oldest.idle_since:
-                    oldest = connection
-        if freed or oldest is None:
-            return freed
-        self._idle[oldest.origin].remove(oldest)
-        self._drop(oldest)
-        return True
+        return evict(
+            self._idle,
+            lambda c: c.closed or now - c.idle_since >= self.keepalive,
+            self._drop,
+        )
 
     def _drop(self, connection: Connection) -> None:
         connection.close()  # idle: nothing half-read

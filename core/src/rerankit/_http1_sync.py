@@ -28,6 +28,7 @@ from ._http1 import (
     MAX_CONNECTIONS,
     Origin,
     ResponseParser,
+    evict,
     request_bytes,
     ssl_context,
     target,
@@ -184,21 +185,7 @@ class SyncPool:
 
     def _evict(self, now: float) -> bool:
         """Free a slot held by an idle connection (unusable ones, else the oldest)."""
-        oldest: _Connection | None = None
-        freed = False
-        for connections in self._idle.values():
-            for connection in list(connections):
-                if not connection.usable(now, self.keepalive):
-                    connections.remove(connection)
-                    self._drop(connection)
-                    freed = True
-                elif oldest is None or connection.idle_since < oldest.idle_since:
-                    oldest = connection
-        if freed or oldest is None:
-            return freed
-        self._idle[oldest.origin].remove(oldest)
-        self._drop(oldest)
-        return True
+        return evict(self._idle, lambda c: not c.usable(now, self.keepalive), self._drop)
 
     def _drop(self, connection: _Connection) -> None:
         connection.close()
